@@ -1,0 +1,61 @@
+#define _GNU_SOURCE
+#include "csystem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+const uint32_t cs_epoll_in = EPOLLIN;
+const uint32_t cs_epoll_out = EPOLLOUT;
+const uint32_t cs_epoll_err = EPOLLERR;
+const uint32_t cs_epoll_hup = EPOLLHUP;
+const uint32_t cs_epoll_rdhup = EPOLLRDHUP;
+const uint32_t cs_epoll_et = EPOLLET;
+
+int cs_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int cs_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t token) {
+    struct epoll_event event;
+    event.events = events;
+    event.data.u64 = token;
+    return epoll_ctl(epfd, op, fd, &event);
+}
+
+int cs_epoll_wait(int epfd, uint32_t *events_out, uint64_t *tokens_out, int max_events, int timeout_ms) {
+    struct epoll_event ready[256];
+    if (max_events > 256) max_events = 256;
+    int count = epoll_wait(epfd, ready, max_events, timeout_ms);
+    for (int i = 0; i < count; i++) {
+        events_out[i] = ready[i].events;
+        tokens_out[i] = ready[i].data.u64;
+    }
+    return count;
+}
+
+int cs_accept(int fd, struct sockaddr *addr, socklen_t *addrlen) {
+    return accept4(fd, addr, addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+int cs_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+int cs_eventfd_signal(int fd) {
+    uint64_t one = 1;
+    return write(fd, &one, sizeof one) == sizeof one ? 0 : -1;
+}
+
+int cs_eventfd_drain(int fd) {
+    uint64_t value;
+    return read(fd, &value, sizeof value) == sizeof value ? 0 : -1;
+}
+
+int cs_set_nonblocking(int fd) {
+    int flags = fcntl(fd, F_GETFL, 0);
+    if (flags < 0) return -1;
+    return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+int cs_errno(void) { return errno; }
+
+int cs_gettid(void) { return (int)syscall(SYS_gettid); }

@@ -1,0 +1,53 @@
+// Thin wrappers over Linux system calls that Swift's Glibc module does not expose (epoll,
+// eventfd, accept4) or imports awkwardly (the packed struct epoll_event on x86_64).
+// _GNU_SOURCE is set only in csystem.c: defined in a header that Swift imports, it clashes
+// with the Glibc module.
+#ifndef CSYSTEM_H
+#define CSYSTEM_H
+
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+/// Readiness flags, re-exported as plain constants for Swift.
+extern const uint32_t cs_epoll_in;
+extern const uint32_t cs_epoll_out;
+extern const uint32_t cs_epoll_err;
+extern const uint32_t cs_epoll_hup;
+extern const uint32_t cs_epoll_rdhup;
+extern const uint32_t cs_epoll_et;
+
+/// Creates an epoll instance with EPOLL_CLOEXEC. Returns the descriptor or -1 with errno set.
+int cs_epoll_create(void);
+
+/// Adds (op 1), modifies (op 3) or deletes (op 2) `fd` in the interest list, with `token`
+/// returned in the ready list. Returns 0 or -1 with errno set.
+int cs_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t token);
+
+/// Waits up to `timeout_ms` (-1 waits forever) and fills `events_out` and `tokens_out` with at
+/// most `max_events` entries. Returns the count, or -1 with errno set (EINTR included).
+int cs_epoll_wait(int epfd, uint32_t *events_out, uint64_t *tokens_out, int max_events, int timeout_ms);
+
+/// Accepts one connection as non-blocking and close-on-exec (accept4). Returns the descriptor
+/// or -1 with errno set.
+int cs_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
+
+/// Creates a non-blocking, close-on-exec eventfd. Returns the descriptor or -1.
+int cs_eventfd(void);
+
+/// Adds one to an eventfd counter. Returns 0 or -1 with errno set.
+int cs_eventfd_signal(int fd);
+
+/// Resets an eventfd counter. Returns 0 or -1 with errno set (EAGAIN when it was already zero).
+int cs_eventfd_drain(int fd);
+
+/// Sets O_NONBLOCK on `fd`. Returns 0 or -1 with errno set.
+int cs_set_nonblocking(int fd);
+
+/// Returns the calling thread's errno.
+int cs_errno(void);
+
+/// Returns the Linux thread id of the caller, for log lines.
+int cs_gettid(void);
+
+#endif

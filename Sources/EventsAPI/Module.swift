@@ -1,0 +1,1 @@
+// Module EventsAPI: replaced as the layer is built.

@@ -1,0 +1,1 @@
+print("events-server: not wired yet")

@@ -1,0 +1,1 @@
+// Module Workflow: replaced as the layer is built.
