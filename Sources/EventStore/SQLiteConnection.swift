@@ -117,6 +117,9 @@ public final class SQLiteConnection: @unchecked Sendable {
 
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
+    /// True when no transaction is open (https://sqlite.org/c3ref/get_autocommit.html).
+    public var isAutocommit: Bool { sqlite3_get_autocommit(handle) != 0 }
+
     /// Sets how long a statement waits for a lock held by another connection, in milliseconds.
     public func setBusyTimeout(milliseconds: Int32) {
         sqlite3_busy_timeout(handle, milliseconds)

@@ -1,0 +1,287 @@
+import Dispatch
+import Foundation
+import Synchronization
+import Telemetry
+
+/// Errors of the writer itself, as opposed to errors thrown by submitted work.
+public enum DatabaseWriterError: Error, CustomStringConvertible {
+    /// The writer was closed before the work could run.
+    case closed
+    /// `perform` was called on the writer thread, where waiting would deadlock.
+    case calledOnWriterThread
+    /// SQLite rolled back the whole group transaction after an I/O or disk-full error.
+    case transactionRolledBack
+
+    public var description: String {
+        switch self {
+        case .closed: return "the database writer is closed"
+        case .calledOnWriterThread: return "DatabaseWriter.perform was called on the writer thread, where it would wait forever: use submit there"
+        case .transactionRolledBack: return "SQLite rolled back the write transaction after an I/O or disk-full error"
+        }
+    }
+}
+
+/// The one owner of the write connection, committing queued work in groups.
+///
+/// One thread takes every queued item, runs them all in one `BEGIN IMMEDIATE` ... `COMMIT`
+/// with `synchronous=FULL`, each inside its own SAVEPOINT so a throwing item rolls back only
+/// its own changes, and calls the completions once the COMMIT has returned, which with
+/// `synchronous=FULL` in WAL mode means the transaction is on disk
+/// (https://sqlite.org/pragma.html#pragma_synchronous). While one group's fsync runs, new work
+/// queues up for the next group, so concurrent writers share one fsync (group commit).
+///
+/// When the writer has been idle for `idleCheckpointDelay`, it runs a TRUNCATE checkpoint so
+/// the WAL file shrinks back; under load `wal_autocheckpoint` keeps running PASSIVE ones.
+public final class DatabaseWriter: Sendable {
+    /// Tuning of the writer.
+    public struct Configuration: Sendable {
+        /// The maximum number of work items committed in one transaction.
+        public var maximumGroupSize = 1000
+        /// Idle time after the last write before the WAL is checkpointed and truncated, in milliseconds.
+        public var idleCheckpointDelay = 1000
+
+        public init() {}
+    }
+
+    private final class WorkItem: Sendable {
+        /// Runs the work inside its savepoint and returns what to call after the commit.
+        let run: @Sendable (SQLiteConnection) -> Completion
+        /// Reports an error that prevented the work from running or committing.
+        let fail: @Sendable (any Error) -> Void
+
+        init(run: @escaping @Sendable (SQLiteConnection) -> Completion, fail: @escaping @Sendable (any Error) -> Void) {
+            self.run = run
+            self.fail = fail
+        }
+    }
+
+    /// What a work item left to do after the commit: report its own result, or, when the
+    /// whole group failed to commit, the group's error.
+    private struct Completion: Sendable {
+        let succeeded: Bool
+        let finish: @Sendable ((any Error)?) -> Void
+    }
+
+    private enum Admission { case queued, queuedAndWake, rejected }
+
+    private struct State {
+        var queue: [WorkItem] = []
+        var writerIsWaiting = false
+        var isClosing = false
+    }
+
+    private let connection: SQLiteConnection
+    private let configuration: Configuration
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let wakeUp = DispatchSemaphore(value: 0)
+    private let stopped = DispatchSemaphore(value: 0)
+    private let writerThread = Atomic<UInt>(0)
+
+    private let groupSizes = MetricsRegistry.shared.histogram(
+        "db_write_group_size", help: "Work items committed together in one transaction",
+        upperBounds: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000])
+    private let commitSeconds = MetricsRegistry.shared.histogram(
+        "db_commit_duration_seconds", help: "Time from BEGIN IMMEDIATE to a durable COMMIT",
+        upperBounds: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1])
+    private let failedCommits = MetricsRegistry.shared.counter(
+        "db_commit_failures_total", help: "Group transactions that failed to commit")
+
+    /// Takes ownership of `connection`, which must be open read-write, and starts the writer thread.
+    init(connection: SQLiteConnection, configuration: Configuration, logger: Logger) {
+        self.connection = connection
+        self.configuration = configuration
+        self.logger = logger
+
+        let thread = Thread { [self] in
+            writerThread.store(UInt(pthread_self()), ordering: .releasing)
+            runLoop()
+        }
+        thread.name = "db-writer"
+        thread.start()
+    }
+
+    /// Queues `work` for the next group transaction. `completion` runs on the writer thread
+    /// once the transaction is durable (or failed) and must not block: hand longer work on.
+    /// A throwing `work` rolls back only its own changes; its error is the completion's failure.
+    public func submit<T: Sendable>(_ work: @escaping @Sendable (SQLiteConnection) throws -> T,
+                                    completion: @escaping @Sendable (Result<T, any Error>) -> Void) {
+        let item = WorkItem(run: { connection in
+            let result = DatabaseWriter.runInSavepoint(work, on: connection)
+            let succeeded = if case .success = result { true } else { false }
+            return Completion(succeeded: succeeded, finish: { groupError in
+                if let groupError, succeeded {
+                    completion(.failure(groupError))
+                } else {
+                    completion(result)
+                }
+            })
+        }, fail: { error in
+            completion(.failure(error))
+        })
+
+        let admission = state.withLock { state -> Admission in
+            guard !state.isClosing else { return .rejected }
+            state.queue.append(item)
+            guard state.writerIsWaiting else { return .queued }
+            state.writerIsWaiting = false
+            return .queuedAndWake
+        }
+        switch admission {
+        case .queued:
+            break
+        case .queuedAndWake:
+            wakeUp.signal()
+        case .rejected:
+            completion(.failure(DatabaseWriterError.closed))
+        }
+    }
+
+    /// Submits `work` and waits for the durable commit. Never call it on the writer thread
+    /// (it throws `calledOnWriterThread`) or on an event-loop thread, where waiting stalls
+    /// every connection of the loop.
+    public func perform<T: Sendable>(_ work: @escaping @Sendable (SQLiteConnection) throws -> T) throws -> T {
+        guard UInt(pthread_self()) != writerThread.load(ordering: .acquiring) else {
+            throw DatabaseWriterError.calledOnWriterThread
+        }
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Result<T, any Error>?>(nil)
+        submit(work) { result in
+            outcome.withLock { $0 = result }
+            done.signal()
+        }
+        done.wait()
+        return try outcome.withLock { $0! }.get()
+    }
+
+    /// Runs the queued work, then stops the writer thread and waits for it. Later submissions
+    /// fail with `DatabaseWriterError.closed`.
+    func close() {
+        let alreadyClosing = state.withLock { state -> Bool in
+            let was = state.isClosing
+            state.isClosing = true
+            return was
+        }
+        guard !alreadyClosing else { return }
+        state.withLock { $0.writerIsWaiting = false }
+        wakeUp.signal()
+        stopped.wait()
+    }
+
+    // MARK: - Writer thread
+
+    private func runLoop() {
+        var hasUncheckpointedWrites = false
+        while true {
+            let batch = state.withLock { state -> [WorkItem]? in
+                state.writerIsWaiting = false
+                if state.queue.isEmpty {
+                    if state.isClosing { return nil }
+                    state.writerIsWaiting = true
+                    return []
+                }
+                let count = min(state.queue.count, configuration.maximumGroupSize)
+                let batch = Array(state.queue.prefix(count))
+                state.queue.removeFirst(count)
+                return batch
+            }
+            guard let batch else { break }
+
+            if batch.isEmpty {
+                if hasUncheckpointedWrites {
+                    let timeout = DispatchTime.now() + .milliseconds(configuration.idleCheckpointDelay)
+                    if wakeUp.wait(timeout: timeout) == .timedOut {
+                        checkpointWhenIdle()
+                        hasUncheckpointedWrites = false
+                    }
+                } else {
+                    wakeUp.wait()
+                }
+                continue
+            }
+
+            commit(batch)
+            hasUncheckpointedWrites = true
+        }
+
+        checkpointWhenIdle()
+        stopped.signal()
+    }
+
+    private func commit(_ batch: [WorkItem]) {
+        let started = TimeFormat.monotonicNanoseconds()
+        do {
+            try connection.execute("BEGIN IMMEDIATE")
+        } catch {
+            failedCommits.increment()
+            logger.error("cannot begin a write transaction", [("error", "\(error)"), ("items", String(batch.count))])
+            for item in batch { item.fail(error) }
+            return
+        }
+
+        var completions: [Completion] = []
+        completions.reserveCapacity(batch.count)
+        var groupError: (any Error)?
+        for item in batch {
+            if groupError != nil { break }
+            completions.append(item.run(connection))
+            // A few errors (SQLITE_FULL, SQLITE_IOERR, ...) make SQLite roll back the whole
+            // transaction (https://sqlite.org/lang_transaction.html#response_to_errors_within_a_transaction).
+            if connection.isAutocommit {
+                groupError = DatabaseWriterError.transactionRolledBack
+            }
+        }
+
+        if groupError == nil {
+            do {
+                try connection.execute("COMMIT")
+            } catch {
+                groupError = error
+            }
+        }
+
+        if let groupError {
+            if !connection.isAutocommit { try? connection.execute("ROLLBACK") }
+            failedCommits.increment()
+            logger.error("write transaction rolled back", [("error", "\(groupError)"), ("items", String(batch.count))])
+            for completion in completions { completion.finish(groupError) }
+            for item in batch.dropFirst(completions.count) { item.fail(groupError) }
+        } else {
+            commitSeconds.observe(Double(TimeFormat.monotonicNanoseconds() - started) / 1e9)
+            groupSizes.observe(Double(batch.count))
+            for completion in completions { completion.finish(nil) }
+        }
+    }
+
+    private static func runInSavepoint<T>(_ work: (SQLiteConnection) throws -> T, on connection: SQLiteConnection) -> Result<T, any Error> {
+        do {
+            try connection.execute("SAVEPOINT item")
+        } catch {
+            return .failure(error)
+        }
+        do {
+            let value = try work(connection)
+            try connection.execute("RELEASE item")
+            return .success(value)
+        } catch {
+            if !connection.isAutocommit {
+                try? connection.execute("ROLLBACK TO item")
+                try? connection.execute("RELEASE item")
+            }
+            return .failure(error)
+        }
+    }
+
+    /// Copies the WAL into the database and truncates it to zero bytes, unless a reader still
+    /// uses part of it; then SQLite copies what it can and the next idle period tries again.
+    private func checkpointWhenIdle() {
+        // A busy timeout of 0 keeps the writer from waiting on readers here.
+        connection.setBusyTimeout(milliseconds: 0)
+        defer { connection.setBusyTimeout(milliseconds: EventStore.busyTimeoutMilliseconds) }
+        do {
+            try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        } catch {
+            logger.debug("idle checkpoint skipped", [("error", "\(error)")])
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import JSON
+
+/// Reads and writes rows of the `events` table. Every function runs on the connection it is
+/// given: the writer's inside `DatabaseWriter.submit`, or a reader's inside `EventStore.read`.
+public enum EventRecords {
+    /// The columns every query selects, in the order `EventRow` reads them.
+    static let columns = """
+        id, name, type, account_id, retailer_id, category, source_events, entity_type, entity_id, entity_ref, \
+        entity_subtype, root_entity_type, root_entity_id, root_entity_ref, event_status, attributes, source, \
+        generated_by, generated_on, scheduled_on
+        """
+
+    /// Inserts `event`.
+    /// - Throws: `EventRecordError.invalidID` when the id is not a lowercase UUID; `SQLiteError`
+    ///   (a constraint error) when an event with that id exists.
+    public static func insert(_ event: Event, on connection: SQLiteConnection) throws {
+        guard let idBytes = EventIDBytes.bytes(event.id) else { throw EventRecordError.invalidID(event.id) }
+        let sourceEvents = JSONWriter.encodeString(.array(event.context.sourceEvents.map { .string($0) }))
+        try connection.run("""
+            INSERT INTO events (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [
+                .blob(idBytes), .text(event.name), .text(event.type), .text(event.accountId), .text(event.retailerId),
+                optional(event.category), .text(sourceEvents), optional(event.context.entityType),
+                optional(event.context.entityId), optional(event.context.entityRef), optional(event.context.entitySubtype),
+                optional(event.context.rootEntityType), optional(event.context.rootEntityId),
+                optional(event.context.rootEntityRef), .text(event.eventStatus),
+                .text(JSONWriter.encodeString(event.attributes)), optional(event.source), .text(event.generatedBy),
+                .integer(event.generatedOn), event.scheduledOn.map { .integer($0) } ?? .null,
+            ])
+    }
+
+    /// Returns the event with `id`, or nil when there is none (or `id` is not a UUID).
+    public static func fetch(id: String, on connection: SQLiteConnection) throws -> Event? {
+        guard let idBytes = EventIDBytes.bytes(id) else { return nil }
+        var event: Event?
+        try connection.query("SELECT \(columns) FROM events WHERE id = ?", [.blob(idBytes)]) { row in
+            event = try EventRow.decode(row)
+        }
+        return event
+    }
+
+    /// Returns the event with `id` rendered as the API's JSON object, with its retailer for
+    /// access checks, or nil when there is none. Faster than `fetch`: stored JSON is copied as is.
+    public static func fetchJSON(id: String, on connection: SQLiteConnection) throws -> (retailerId: String, json: [UInt8])? {
+        guard let idBytes = EventIDBytes.bytes(id) else { return nil }
+        var found: (String, [UInt8])?
+        try connection.query("SELECT \(columns) FROM events WHERE id = ?", [.blob(idBytes)]) { row in
+            var output = [UInt8]()
+            output.reserveCapacity(768)
+            EventRow.appendJSON(row, to: &output)
+            found = (row.text(EventRow.retailerIdColumn), output)
+        }
+        return found
+    }
+
+    /// Sets the status of the event `id`. Returns false when there is no such event.
+    @discardableResult
+    public static func updateStatus(id: String, status: String, on connection: SQLiteConnection) throws -> Bool {
+        guard let idBytes = EventIDBytes.bytes(id) else { return false }
+        try connection.run("UPDATE events SET event_status = ? WHERE id = ?", [.text(status), .blob(idBytes)])
+        return connection.changes > 0
+    }
+
+    /// Returns every event with `status`, oldest first (by `generatedOn`, then id), for the
+    /// workflow engine's queue to reload at start.
+    public static func events(withStatus status: String, on connection: SQLiteConnection) throws -> [Event] {
+        var events: [Event] = []
+        try connection.query("""
+            SELECT \(columns) FROM events INDEXED BY events_by_status WHERE event_status = ?
+            ORDER BY generated_on, id
+            """, [.text(status)]) { row in
+            events.append(try EventRow.decode(row))
+        }
+        return events
+    }
+
+    private static func optional(_ text: String?) -> SQLiteValue {
+        text.map { .text($0) } ?? .null
+    }
+}
+
+/// A stored row that cannot become an `Event`, or an event that cannot be stored.
+public enum EventRecordError: Error, CustomStringConvertible {
+    case invalidID(String)
+    case corruptColumn(id: String, column: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalidID(let id):
+            return "event id \"\(id)\" is not a lowercase UUID such as 0190f1a2-7b3c-7d4e-8f00-112233445566"
+        case .corruptColumn(let id, let column, let reason):
+            return "event \(id) has an unreadable \(column) column: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import Synchronization
+import Telemetry
+
+/// The event database: one SQLite file in WAL mode, one writer and a pool of readers.
+///
+/// Writes go through `writer` (group commit, `synchronous=FULL`); reads run on read-only
+/// connections, one per concurrent reader, so a long read never blocks the writer and a write
+/// never blocks readers (https://sqlite.org/wal.html#concurrency).
+public final class EventStore: Sendable {
+    /// Tuning of the store.
+    public struct Configuration: Sendable {
+        public var writer = DatabaseWriter.Configuration()
+        /// WAL size in pages at which a commit runs a PASSIVE checkpoint (https://sqlite.org/pragma.html#pragma_wal_autocheckpoint).
+        public var walAutocheckpointPages = 1000
+        /// Size the WAL file is truncated to after a checkpoint resets it, in bytes.
+        public var journalSizeLimitBytes = 64 * 1024 * 1024
+        /// Page cache per connection, in KiB.
+        public var cacheSizeKiB = 8 * 1024
+        /// Read-only connections kept open for reuse; more are opened when more threads read at once.
+        public var maximumIdleReaders = 16
+
+        public init() {}
+    }
+
+    /// How long a connection waits for a lock held by another connection, in milliseconds.
+    static let busyTimeoutMilliseconds: Int32 = 5000
+
+    public let path: String
+    public let writer: DatabaseWriter
+    private let configuration: Configuration
+    private let idleReaders = Mutex<[SQLiteConnection]>([])
+    private let isClosed = Atomic<Bool>(false)
+
+    /// Opens or creates the database at `path`, applies pending migrations and starts the writer.
+    /// - Throws: `SQLiteError` when the file cannot be opened, `MigrationError` when the schema
+    ///   cannot be brought up to date.
+    public init(path: String, configuration: Configuration = Configuration(),
+                logger: Logger = Logger(label: "store")) throws {
+        self.path = path
+        self.configuration = configuration
+
+        let connection = try SQLiteConnection(path: path)
+        connection.setBusyTimeout(milliseconds: EventStore.busyTimeoutMilliseconds)
+        try connection.execute("PRAGMA journal_mode = WAL")
+        try connection.execute("PRAGMA synchronous = FULL")
+        try connection.execute("PRAGMA foreign_keys = ON")
+        try connection.execute("PRAGMA wal_autocheckpoint = \(configuration.walAutocheckpointPages)")
+        try connection.execute("PRAGMA journal_size_limit = \(configuration.journalSizeLimitBytes)")
+        try connection.execute("PRAGMA cache_size = -\(configuration.cacheSizeKiB)")
+        try Migrations.apply(to: connection)
+
+        writer = DatabaseWriter(connection: connection, configuration: configuration.writer, logger: logger)
+        logger.info("database opened", [("path", path), ("schemaVersion", String(Migrations.all.count))])
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Runs `body` with a read-only connection inside one read transaction, so every statement
+    /// in it sees the same snapshot. Call it from worker threads, never from an event-loop thread.
+    public func read<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        let connection = try checkOutReader()
+        defer { checkIn(connection) }
+
+        try connection.run("BEGIN")
+        do {
+            let value = try body(connection)
+            try connection.run("COMMIT")
+            return value
+        } catch {
+            try? connection.run("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Finishes the queued writes, checkpoints the WAL and closes every connection.
+    public func close() {
+        guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        writer.close()
+        idleReaders.withLock { $0.removeAll() }
+    }
+
+    private func checkOutReader() throws -> SQLiteConnection {
+        if let connection = idleReaders.withLock({ $0.popLast() }) {
+            return connection
+        }
+        let connection = try SQLiteConnection(path: path, readOnly: true)
+        connection.setBusyTimeout(milliseconds: EventStore.busyTimeoutMilliseconds)
+        try connection.execute("PRAGMA cache_size = -\(configuration.cacheSizeKiB)")
+        return connection
+    }
+
+    private func checkIn(_ connection: SQLiteConnection) {
+        guard !isClosed.load(ordering: .acquiring) else { return }
+        idleReaders.withLock { readers in
+            if readers.count < configuration.maximumIdleReaders { readers.append(connection) }
+        }
+    }
+}

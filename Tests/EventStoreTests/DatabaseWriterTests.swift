@@ -1,0 +1,136 @@
+import EventStore
+import Foundation
+import Synchronization
+import Testing
+
+@Suite struct DatabaseWriterTests {
+    @Test func throwingItemRollsBackOnlyItself() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try EventStore(path: directory.databasePath)
+        defer { store.close() }
+
+        struct Refused: Error {}
+        let kept = makeEvent()
+        let rolledBack = makeEvent()
+        let done = DispatchGroup()
+        let outcomes = Mutex<[String: Bool]>([:])
+
+        // Submitted back to back, so the three usually share one transaction.
+        for (label, event, fails) in [("first", kept, false), ("second", rolledBack, true), ("third", makeEvent(), false)] {
+            done.enter()
+            store.writer.submit({ connection in
+                try EventRecords.insert(event, on: connection)
+                if fails { throw Refused() }
+            }, completion: { result in
+                outcomes.withLock { $0[label] = (try? result.get()) != nil }
+                done.leave()
+            })
+        }
+        done.wait()
+
+        #expect(outcomes.withLock { $0 } == ["first": true, "second": false, "third": true])
+        let stored = try store.read { connection in
+            (try EventRecords.fetch(id: kept.id, on: connection) != nil,
+             try EventRecords.fetch(id: rolledBack.id, on: connection) != nil)
+        }
+        #expect(stored.0)
+        #expect(!stored.1)
+    }
+
+    @Test func concurrentSubmissionsAllCommit() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try EventStore(path: directory.databasePath)
+        defer { store.close() }
+
+        let total = 2_000
+        let failures = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 16) { worker in
+            for _ in 0..<(total / 16) {
+                let event = makeEvent(entityRef: "W-\(worker)")
+                do {
+                    try store.writer.perform { try EventRecords.insert(event, on: $0) }
+                } catch {
+                    failures.add(1, ordering: .relaxed)
+                }
+            }
+        }
+
+        #expect(failures.load(ordering: .relaxed) == 0)
+        let count = try store.read { try $0.scalarInteger("SELECT count(*) FROM events") }
+        #expect(count == Int64(total))
+    }
+
+    @Test func completionRunsAfterCommitIsVisible() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try EventStore(path: directory.databasePath)
+        defer { store.close() }
+
+        let event = makeEvent()
+        let visible = Mutex<Bool?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        store.writer.submit({ try EventRecords.insert(event, on: $0) }, completion: { _ in
+            // A separate read connection sees only committed data.
+            let found = try? store.read { try EventRecords.fetch(id: event.id, on: $0) }
+            visible.withLock { $0 = found != nil }
+            done.signal()
+        })
+        done.wait()
+        #expect(visible.withLock { $0 } == true)
+    }
+
+    @Test func performOnWriterThreadThrows() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try EventStore(path: directory.databasePath)
+        defer { store.close() }
+
+        let result = Mutex<String?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        store.writer.submit({ _ in 1 }, completion: { _ in
+            do {
+                _ = try store.writer.perform { _ in 2 }
+                result.withLock { $0 = "returned" }
+            } catch {
+                result.withLock { $0 = "\(error)" }
+            }
+            done.signal()
+        })
+        done.wait()
+        #expect(result.withLock { $0 }?.contains("writer thread") == true)
+    }
+
+    @Test func submitAfterCloseFails() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try EventStore(path: directory.databasePath)
+        store.close()
+
+        #expect(throws: DatabaseWriterError.self) {
+            try store.writer.perform { _ in 1 }
+        }
+    }
+
+    @Test func durableSettingsAreApplied() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try EventStore(path: directory.databasePath)
+        defer { store.close() }
+
+        let settings = try store.writer.perform { connection in
+            [try connection.scalarInteger("PRAGMA synchronous"),
+             try connection.scalarInteger("PRAGMA user_version")]
+        }
+        // 2 is FULL (https://sqlite.org/pragma.html#pragma_synchronous).
+        #expect(settings[0] == 2)
+        #expect(settings[1] == Int64(Migrations.all.count))
+        let mode = try store.read { connection -> String in
+            var text = ""
+            try connection.query("PRAGMA journal_mode") { text = $0.text(0) }
+            return text
+        }
+        #expect(mode == "wal")
+    }
+}
