@@ -93,7 +93,6 @@ public enum Migrations {
             request_hash BLOB NOT NULL,
             response_status INTEGER NOT NULL,
             response_body BLOB NOT NULL,
-            event_id BLOB,
             created_on INTEGER NOT NULL,
             PRIMARY KEY (username, idempotency_key)
         ) STRICT, WITHOUT ROWID
