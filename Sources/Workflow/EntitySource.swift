@@ -1,0 +1,27 @@
+import EventStore
+
+/// Where the executor reads entities from: the database in the engine, a dictionary in tests.
+public protocol EntitySource {
+    /// Returns the entity with `key`, or nil when it does not exist.
+    func entity(_ key: EntityKey) throws -> Entity?
+
+    /// Returns the entities of `type` under a root, oldest first.
+    func entities(retailerId: String, rootType: String, rootRef: String, type: String) throws -> [Entity]
+}
+
+/// An entity source over one SQLite connection, used inside `EventStore.read`.
+public struct SQLiteEntitySource: EntitySource {
+    public let connection: SQLiteConnection
+
+    public init(connection: SQLiteConnection) {
+        self.connection = connection
+    }
+
+    public func entity(_ key: EntityKey) throws -> Entity? {
+        try EntityRecords.fetch(key, on: connection)
+    }
+
+    public func entities(retailerId: String, rootType: String, rootRef: String, type: String) throws -> [Entity] {
+        try EntityRecords.fetchAll(retailerId: retailerId, rootType: rootType, rootRef: rootRef, type: type, on: connection)
+    }
+}

@@ -1,0 +1,15 @@
+/// Bounds on the work one execution may do, so a workflow that sends events in a loop fails
+/// instead of running forever.
+public struct ExecutionLimits: Sendable, Equatable {
+    /// The maximum number of inline events (SendEvent to the same root, SendEventToChildren)
+    /// one execution may run, counted over the whole chain.
+    public var maxInlineEvents: Int
+    /// The maximum depth of a chain of inline events: an inline event sent by an inline event
+    /// is at depth 2.
+    public var maxChainDepth: Int
+
+    public init(maxInlineEvents: Int = 1000, maxChainDepth: Int = 32) {
+        self.maxInlineEvents = maxInlineEvents
+        self.maxChainDepth = maxChainDepth
+    }
+}

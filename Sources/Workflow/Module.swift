@@ -1,1 +1,0 @@
-// Module Workflow: replaced as the layer is built.
