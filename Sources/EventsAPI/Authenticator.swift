@@ -1,0 +1,138 @@
+import EventStore
+import Foundation
+import HTTP
+import Synchronization
+import Telemetry
+
+/// Verifies `Authorization: Bearer <token>` from memory and issues new tokens.
+///
+/// Every valid token is held in memory by the SHA-256 of its value, so a check never touches
+/// the database and can run on an event-loop thread. The database keeps the same hashes so
+/// tokens survive a restart: `loadTokens()` reads them back at start.
+public final class Authenticator: Sendable {
+    private struct CachedToken {
+        var username: String
+        var expiresOn: Int64
+    }
+
+    public let users: UserDirectory
+    private let store: EventStore
+    /// Lifetime of new tokens, in seconds.
+    public let tokenLifetimeSeconds: Int
+    private let clock: @Sendable () -> Int64
+    private let tokens = Mutex<[[UInt8]: CachedToken]>([:])
+    private let logger: Logger
+
+    /// - Parameter clock: epoch milliseconds; tests pass a fake to expire tokens.
+    public init(users: UserDirectory, store: EventStore, tokenLifetimeSeconds: Int = 86_400,
+                logger: Logger = Logger(label: "auth"),
+                clock: @escaping @Sendable () -> Int64 = { TimeFormat.nowMilliseconds() }) {
+        self.users = users
+        self.store = store
+        self.tokenLifetimeSeconds = tokenLifetimeSeconds
+        self.logger = logger
+        self.clock = clock
+    }
+
+    /// Reads the unexpired tokens from the database into memory. Call once at start.
+    public func loadTokens() throws {
+        let now = clock()
+        let stored = try store.read { try TokenRecords.active(at: now, on: $0) }
+        tokens.withLock { cache in
+            for token in stored {
+                cache[token.hash] = CachedToken(username: token.username, expiresOn: token.expiresOn)
+            }
+        }
+        logger.info("bearer tokens loaded", [("count", String(stored.count))])
+    }
+
+    /// Returns the user of the request's bearer token, or the 401 to send.
+    public func authenticate(_ request: HTTPRequest) -> Result<AuthenticatedUser, APIError> {
+        guard let header = request.headers["Authorization"] else {
+            return .failure(.unauthorized("missing Authorization header: send Authorization: Bearer <access_token> from POST /oauth/token", invalidToken: false))
+        }
+        // The scheme name is case-insensitive (RFC 9110 section 11.1).
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            return .failure(.unauthorized("the Authorization header must use the Bearer scheme: Authorization: Bearer <access_token>", invalidToken: false))
+        }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        let hash = Crypto.sha256(Array(token.utf8))
+        let now = clock()
+
+        let cached = tokens.withLock { cache -> CachedToken? in
+            guard let entry = cache[hash] else { return nil }
+            if entry.expiresOn <= now {
+                cache[hash] = nil
+            }
+            return entry
+        }
+        guard let cached else {
+            return .failure(.unauthorized("invalid access token: get a new one from POST /oauth/token", invalidToken: true))
+        }
+        guard cached.expiresOn > now else {
+            return .failure(.unauthorized("the access token expired at \(TimeFormat.iso8601(milliseconds: cached.expiresOn)): get a new one from POST /oauth/token", invalidToken: true))
+        }
+        // A user removed from the users file loses access at once, even with a live token.
+        guard let user = users.user(named: cached.username) else {
+            return .failure(.unauthorized("invalid access token: its user no longer exists", invalidToken: true))
+        }
+        return .success(users.authenticatedUser(user))
+    }
+
+    /// Installs a head filter that rejects requests to routes under `/api/` without a valid
+    /// token before their body is read, so `Expect: 100-continue` gets the 401 and no 100.
+    /// Any filter already installed runs first. Patterns in `publicPatterns` need no token.
+    public func install(into router: inout Router, publicPatterns: Set<String> = []) {
+        let previous = router.headFilter
+        router.headFilter = { [self] request, route in
+            if let previous, let response = previous(request, route) { return response }
+            guard route.pattern.hasPrefix("/api/"), !publicPatterns.contains(route.pattern) else { return nil }
+            if case .failure(let error) = authenticate(request) { return error.response }
+            return nil
+        }
+    }
+
+    /// A token just issued: the value to hand to the client and when it expires.
+    public struct IssuedToken: Sendable {
+        public var accessToken: String
+        public var expiresInSeconds: Int
+    }
+
+    /// Makes a new 256-bit token for `username`, stores its hash durably, then adds it to the
+    /// cache and calls `completion` on the writer thread. Expired tokens are deleted in the same
+    /// transaction.
+    public func issueToken(username: String, clientId: String,
+                           completion: @escaping @Sendable (Result<IssuedToken, any Error>) -> Void) {
+        let value = Crypto.base64URL(Crypto.randomBytes(32))
+        let hash = Crypto.sha256(Array(value.utf8))
+        let now = clock()
+        let record = TokenRecords.Token(hash: hash, username: username, clientId: clientId, issuedOn: now,
+                                        expiresOn: now + Int64(tokenLifetimeSeconds) * 1000)
+
+        store.writer.submit({ connection in
+            try TokenRecords.deleteExpired(at: now, on: connection)
+            try TokenRecords.insert(record, on: connection)
+        }, completion: { [self] result in
+            switch result {
+            case .success:
+                tokens.withLock { cache in
+                    cache[hash] = CachedToken(username: username, expiresOn: record.expiresOn)
+                    if cache.count > 10_000 {
+                        cache = cache.filter { $0.value.expiresOn > now }
+                    }
+                }
+                completion(.success(IssuedToken(accessToken: value, expiresInSeconds: tokenLifetimeSeconds)))
+            case .failure(let error):
+                completion(.failure(error))
+            }
+        })
+    }
+
+    /// Makes `token` invalid at once, in memory and in the database.
+    public func revoke(token: String, completion: @escaping @Sendable (Result<Bool, any Error>) -> Void) {
+        let hash = Crypto.sha256(Array(token.utf8))
+        tokens.withLock { _ = $0.removeValue(forKey: hash) }
+        store.writer.submit({ try TokenRecords.delete(hash: hash, on: $0) }, completion: completion)
+    }
+}

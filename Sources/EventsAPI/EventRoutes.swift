@@ -1,0 +1,214 @@
+import EventStore
+import HTTP
+import JSON
+import Synchronization
+import Telemetry
+
+/// The Events API: `POST /api/v4.1/event/async`, `GET /api/v4.1/event/{eventId}` and
+/// `GET /api/v4.1/event`.
+///
+/// A POST is parsed on the event-loop thread and handed to the database writer; the response is
+/// sent from the writer's completion once the event is durable, so no worker thread waits on a
+/// commit. GETs read on the server's worker pool.
+public struct EventRoutes: Sendable {
+    public static let basePath = "/api/v4.1/event"
+    /// How long an `Idempotency-Key` is remembered, in milliseconds.
+    public static let idempotencyWindowMilliseconds: Int64 = 24 * 3_600_000
+    /// The longest accepted `Idempotency-Key`, in bytes.
+    public static let maximumIdempotencyKeyLength = 255
+
+    private let store: EventStore
+    private let authenticator: Authenticator
+    private let listener: (any EventSubmissionListener)?
+    private let logger: Logger
+    private let clock: @Sendable () -> Int64
+    private let lastIdempotencyPurge = PurgeClock()
+
+    public init(store: EventStore, authenticator: Authenticator, listener: (any EventSubmissionListener)? = nil,
+                logger: Logger = Logger(label: "events"), clock: @escaping @Sendable () -> Int64 = { TimeFormat.nowMilliseconds() }) {
+        self.store = store
+        self.authenticator = authenticator
+        self.listener = listener
+        self.logger = logger
+        self.clock = clock
+    }
+
+    public func register(into router: inout Router) {
+        router.add(.post, EventRoutes.basePath + "/async", execution: .inline) { request, responder in
+            postAsync(request, responder)
+        }
+        router.add(.get, EventRoutes.basePath + "/{eventId}", execution: .blocking) { request, responder in
+            getEvent(request, responder)
+        }
+        router.add(.get, EventRoutes.basePath, execution: .blocking) { request, responder in
+            listEvents(request, responder)
+        }
+    }
+
+    // MARK: - POST /event/async
+
+    /// The outcome of the write, decided on the writer thread.
+    private enum PostOutcome: Sendable {
+        case stored(body: [UInt8])
+        case replayed(status: Int, body: [UInt8])
+        case conflict
+    }
+
+    private func postAsync(_ request: HTTPRequest, _ responder: Responder) {
+        let user: AuthenticatedUser
+        let event: Event
+        let input: EventInput
+        let idempotencyKey: String?
+        let now = clock()
+        do {
+            user = try authenticator.authenticate(request).get()
+            idempotencyKey = try EventRoutes.idempotencyKey(request)
+            input = try EventInput.parse(request.body)
+            event = try input.makeEvent(for: user, now: now)
+        } catch {
+            responder.send(error.response)
+            return
+        }
+
+        let body = EventRoutes.acceptedBody(event)
+        let requestHash = Crypto.sha256(input.canonicalBody)
+        let purgeBefore = purgeCutoff(now: now)
+        let log = logger.with("requestId", request.requestID)
+
+        store.writer.submit({ connection -> PostOutcome in
+            if let purgeBefore {
+                try IdempotencyRecords.deleteOlder(than: purgeBefore, on: connection)
+            }
+            if let idempotencyKey {
+                let notBefore = now - EventRoutes.idempotencyWindowMilliseconds
+                if let entry = try IdempotencyRecords.find(username: user.username, key: idempotencyKey, notBefore: notBefore, on: connection) {
+                    guard entry.requestHash == requestHash else { return .conflict }
+                    return .replayed(status: entry.responseStatus, body: entry.responseBody)
+                }
+            }
+            try EventRecords.insert(event, on: connection)
+            if let idempotencyKey {
+                try IdempotencyRecords.save(IdempotencyRecords.Entry(
+                    username: user.username, key: idempotencyKey, requestHash: requestHash, responseStatus: 200,
+                    responseBody: body, createdOn: now), on: connection)
+            }
+            return .stored(body: body)
+        }, completion: { result in
+            switch result {
+            case .success(.stored(let body)):
+                log.debug("event accepted", [("eventId", event.id), ("name", event.name), ("entityRef", event.context.entityRef ?? "")])
+                responder.send(.json(200, bytes: body, headers: EventRoutes.locationHeaders(eventID: event.id)))
+                if event.type == EventType.orchestration {
+                    listener?.eventsAccepted([event])
+                }
+            case .success(.replayed(let status, let body)):
+                var headers = HTTPFields([("Idempotent-Replayed", "true")])
+                if let eventID = (try? JSONParser().parse(body))?["eventId"]?.stringValue {
+                    headers.append("Location", EventRoutes.basePath + "/" + eventID)
+                }
+                responder.send(.json(status, bytes: body, headers: headers))
+            case .success(.conflict):
+                responder.send(APIError(409, "Idempotency-Key \"\(idempotencyKey ?? "")\" was already used with a different body in the last 24 hours: send a new key for a new event, or the same body to repeat the first request").response)
+            case .failure(let error):
+                log.error("cannot store an event", [("eventId", event.id), ("error", "\(error)")])
+                responder.send(APIError.internalError(requestID: request.requestID).response)
+            }
+        })
+    }
+
+    /// `{"eventId":…,"entityId":…,"eventStatus":…}`, the answer to an accepted POST.
+    static func acceptedBody(_ event: Event) -> [UInt8] {
+        JSONWriter.encode([
+            "eventId": .string(event.id),
+            "entityId": event.context.entityId.map { .string($0) } ?? .null,
+            "eventStatus": .string(event.eventStatus),
+        ])
+    }
+
+    static func locationHeaders(eventID: String) -> HTTPFields {
+        HTTPFields([("Location", basePath + "/" + eventID)])
+    }
+
+    /// The `Idempotency-Key` field: at most one, 1 to 255 visible ASCII characters.
+    static func idempotencyKey(_ request: HTTPRequest) throws(APIError) -> String? {
+        let values = request.headers.values("Idempotency-Key")
+        guard let key = values.first else { return nil }
+        guard values.count == 1 else {
+            throw .badRequest("Idempotency-Key is given \(values.count) times: send it once")
+        }
+        guard !key.isEmpty, key.utf8.count <= maximumIdempotencyKeyLength,
+              key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw .badRequest("Idempotency-Key must be 1 to \(maximumIdempotencyKeyLength) visible ASCII characters, such as a UUID")
+        }
+        return key
+    }
+
+    /// Expired idempotency keys are deleted at most once a minute, inside a POST's transaction.
+    private func purgeCutoff(now: Int64) -> Int64? {
+        let last = lastIdempotencyPurge.milliseconds.load(ordering: .relaxed)
+        guard now - last >= 60_000 else { return nil }
+        let claimed = lastIdempotencyPurge.milliseconds.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged
+        guard claimed else { return nil }
+        return now - EventRoutes.idempotencyWindowMilliseconds
+    }
+
+    // MARK: - GET /event/{eventId}
+
+    private func getEvent(_ request: HTTPRequest, _ responder: Responder) {
+        let user: AuthenticatedUser
+        switch authenticator.authenticate(request) {
+        case .success(let authenticated): user = authenticated
+        case .failure(let error):
+            responder.send(error.response)
+            return
+        }
+        let eventID = request.pathParameters["eventId"] ?? ""
+
+        do {
+            let found = try store.read { try EventRecords.fetchJSON(id: eventID, on: $0) }
+            // Another retailer's event is answered like a missing one, so its existence stays hidden.
+            guard let found, user.canAccess(retailerId: found.retailerId) else {
+                responder.send(APIError.notFound("event \(eventID) not found").response)
+                return
+            }
+            responder.send(.json(200, bytes: found.json))
+        } catch {
+            logger.error("cannot read an event", [("requestId", request.requestID), ("eventId", eventID), ("error", "\(error)")])
+            responder.send(APIError.internalError(requestID: request.requestID).response)
+        }
+    }
+
+    // MARK: - GET /event
+
+    private func listEvents(_ request: HTTPRequest, _ responder: Responder) {
+        let query: EventQuery
+        do {
+            let user = try authenticator.authenticate(request).get()
+            query = try EventListParameters.parse(request.query, user: user, now: clock())
+        } catch {
+            responder.send(error.response)
+            return
+        }
+
+        do {
+            let page = try store.read { try EventRecords.listJSON(query, on: $0) }
+            var body = [UInt8]()
+            body.reserveCapacity(64 + page.results.reduce(0) { $0 + $1.count + 1 })
+            body.append(contentsOf: #"{"start":\#(page.start),"count":\#(page.results.count),"hasMore":\#(page.hasMore),"results":["#.utf8)
+            for (index, event) in page.results.enumerated() {
+                if index > 0 { body.append(UInt8(ascii: ",")) }
+                body.append(contentsOf: event)
+            }
+            body.append(contentsOf: "]}".utf8)
+            responder.send(.json(200, bytes: body))
+        } catch {
+            logger.error("cannot list events", [("requestId", request.requestID), ("error", "\(error)")])
+            responder.send(APIError.internalError(requestID: request.requestID).response)
+        }
+    }
+}
+
+/// The time of the last purge of expired idempotency keys, shared by copies of `EventRoutes`.
+private final class PurgeClock: Sendable {
+    let milliseconds = Atomic<Int64>(0)
+}

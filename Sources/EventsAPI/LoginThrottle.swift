@@ -1,0 +1,97 @@
+import Synchronization
+import Telemetry
+
+/// Slows down and then rejects repeated failed logins, per username and per client address.
+///
+/// Within `window`, the first `freeFailures` failures of a key cost nothing; each later one
+/// delays the next answer by `delayStep` more (up to `maximumDelay`); from `rejectAfter`
+/// failures on, requests are answered 429 without checking the password until the window,
+/// counted from the first failure, ends. A successful login clears the username's count but
+/// not the address's, so one valid account cannot reset an address that is guessing others.
+///
+/// NOTE: the counts are kept in memory only, so a restart clears them.
+public final class LoginThrottle: Sendable {
+    public struct Configuration: Sendable {
+        public var freeFailures = 5
+        public var rejectAfter = 10
+        /// In milliseconds.
+        public var windowMilliseconds: Int64 = 15 * 60 * 1000
+        /// In milliseconds.
+        public var delayStepMilliseconds = 500
+        /// In milliseconds.
+        public var maximumDelayMilliseconds = 5000
+        /// Keys tracked at most; past this, keys whose window ended are dropped first.
+        public var maximumKeys = 100_000
+
+        public init() {}
+    }
+
+    /// What to do with a login request before its credentials are checked.
+    public enum Decision: Sendable, Equatable {
+        /// Check the credentials, then answer after `delayMilliseconds`.
+        case proceed(delayMilliseconds: Int)
+        /// Answer 429 with `Retry-After` in seconds.
+        case reject(retryAfterSeconds: Int)
+    }
+
+    private struct Entry {
+        var failures: Int
+        var windowStart: Int64
+    }
+
+    public let configuration: Configuration
+    private let entries = Mutex<[String: Entry]>([:])
+    private let clock: @Sendable () -> Int64
+
+    public init(configuration: Configuration = Configuration(),
+                clock: @escaping @Sendable () -> Int64 = { TimeFormat.nowMilliseconds() }) {
+        self.configuration = configuration
+        self.clock = clock
+    }
+
+    /// Decides for a login of `username` from `address`, by the worse of the two counts.
+    public func check(username: String, address: String) -> Decision {
+        let now = clock()
+        let failures = entries.withLock { entries in
+            max(currentFailures(&entries, key: "user:" + username, now: now),
+                currentFailures(&entries, key: "address:" + address, now: now))
+        }
+        let windowEnd = entries.withLock { entries in
+            max(entries["user:" + username]?.windowStart ?? 0, entries["address:" + address]?.windowStart ?? 0)
+        } + configuration.windowMilliseconds
+
+        if failures >= configuration.rejectAfter {
+            return .reject(retryAfterSeconds: Int(max(1, (windowEnd - now + 999) / 1000)))
+        }
+        let excess = failures - configuration.freeFailures + 1
+        guard excess > 0 else { return .proceed(delayMilliseconds: 0) }
+        return .proceed(delayMilliseconds: min(configuration.maximumDelayMilliseconds, excess * configuration.delayStepMilliseconds))
+    }
+
+    public func recordFailure(username: String, address: String) {
+        let now = clock()
+        entries.withLock { entries in
+            if entries.count >= configuration.maximumKeys {
+                entries = entries.filter { now - $0.value.windowStart < configuration.windowMilliseconds }
+            }
+            for key in ["user:" + username, "address:" + address] {
+                let failures = currentFailures(&entries, key: key, now: now)
+                let start = failures == 0 ? now : entries[key]!.windowStart
+                entries[key] = Entry(failures: failures + 1, windowStart: start)
+            }
+        }
+    }
+
+    public func recordSuccess(username: String) {
+        _ = entries.withLock { $0.removeValue(forKey: "user:" + username) }
+    }
+
+    private func currentFailures(_ entries: inout [String: Entry], key: String, now: Int64) -> Int {
+        guard let entry = entries[key] else { return 0 }
+        if now - entry.windowStart >= configuration.windowMilliseconds {
+            entries[key] = nil
+            return 0
+        }
+        return entry.failures
+    }
+}
