@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "events-server", targets: ["EventsServer"]),
+        .executable(name: "http-bench-server", targets: ["HTTPBenchServer"]),
     ],
     targets: [
         // System shims.
@@ -25,6 +26,8 @@ let package = Package(
         .target(name: "EventStore", dependencies: ["CSQLite", "JSON", "Telemetry"]),
         .target(name: "Workflow", dependencies: ["EventStore", "JSON", "Telemetry"]),
         .target(name: "EventsAPI", dependencies: ["HTTP", "EventStore", "Workflow", "CCrypto", "JSON", "Telemetry"]),
+        // Serves a fixed document through HTTPServer for bench/http.sh.
+        .executableTarget(name: "HTTPBenchServer", dependencies: ["HTTP", "Telemetry"]),
         .executableTarget(name: "EventsServer", dependencies: ["EventsAPI", "HTTP", "EventStore", "Workflow", "JSON", "Telemetry"]),
 
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),

@@ -1,3 +1,5 @@
+import Telemetry
+
 /// The request method (RFC 9110 section 9). Compared case-sensitively, as the RFC requires.
 public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: String
@@ -46,10 +48,13 @@ public struct HTTPRequest: Sendable {
     public var remoteAddress: String
     /// Values of the route pattern's `{name}` segments, percent-decoded.
     public var pathParameters: [String: String]
+    /// A logger that writes `requestId` on every line.
+    public var logger: Logger
 
     public init(method: HTTPMethod, target: String, path: String, query: [(name: String, value: String)] = [],
                 version: HTTPVersion = .http11, headers: HTTPFields = HTTPFields(), body: [UInt8] = [],
-                requestID: String = "", remoteAddress: String = "", pathParameters: [String: String] = [:]) {
+                requestID: String = "", remoteAddress: String = "", pathParameters: [String: String] = [:],
+                logger: Logger = Logger(label: "http")) {
         self.method = method
         self.target = target
         self.path = path
@@ -60,6 +65,7 @@ public struct HTTPRequest: Sendable {
         self.requestID = requestID
         self.remoteAddress = remoteAddress
         self.pathParameters = pathParameters
+        self.logger = logger
     }
 
     /// Every value of the query parameter `name`.

@@ -56,12 +56,18 @@ public struct Router: Sendable {
         routes.append(Route(method: method, pattern: pattern, execution: execution, handler: handler, segments: segments))
     }
 
-    /// Finds the route for `method` and a percent-decoded `path`.
+    /// Finds the route for `method` and a percent-decoded `path`. A `%2F` decoded into `path`
+    /// splits a segment here; the server matches on segments decoded one by one instead.
     public func match(_ method: HTTPMethod, path: String) -> Match {
-        let parts = Router.split(path)
+        match(method, segments: Router.split(path))
+    }
+
+    /// Finds the route for `method` and path segments that were percent-decoded one by one.
+    /// A known path answers OPTIONS with its methods when no OPTIONS route is registered.
+    public func match(_ method: HTTPMethod, segments: [String]) -> Match {
         var allowed: [HTTPMethod] = []
         for route in routes {
-            guard let parameters = Router.bind(route.segments, to: parts) else { continue }
+            guard let parameters = Router.bind(route.segments, to: segments) else { continue }
             if route.method == method || (method == .head && route.method == .get) {
                 return .found(route, parameters: parameters)
             }
@@ -72,6 +78,17 @@ public struct Router: Sendable {
         var unique: [HTTPMethod] = []
         for method in allowed where !unique.contains(method) { unique.append(method) }
         return .methodNotAllowed(allowed: unique)
+    }
+
+    /// Every method some route has, for `OPTIONS *`; HEAD is included wherever GET is.
+    public var allMethods: [HTTPMethod] {
+        var unique: [HTTPMethod] = []
+        for route in routes {
+            for method in route.method == .get ? [.get, .head] : [route.method] where !unique.contains(method) {
+                unique.append(method)
+            }
+        }
+        return unique
     }
 
     static func split(_ path: String) -> [String] {

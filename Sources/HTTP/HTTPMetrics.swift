@@ -1,0 +1,47 @@
+import Telemetry
+
+/// The request counter and duration histogram of one event loop. Metric objects are looked up
+/// in the shared registry once per label set and then kept here, so the hot path takes no lock
+/// except the histogram's own.
+final class HTTPMetrics {
+    private struct CounterKey: Hashable {
+        let route: String
+        let method: String
+        let status: Int
+    }
+
+    static let durationBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+    private let registry: MetricsRegistry
+    private var counters: [CounterKey: Counter] = [:]
+    private var histograms: [String: Histogram] = [:]
+
+    init(registry: MetricsRegistry) {
+        self.registry = registry
+    }
+
+    /// Counts one answered request. `route` is the matched pattern, or `unmatched`, so paths
+    /// with ids do not create a series each.
+    func record(route: String, method: HTTPMethod, status: Int, seconds: Double) {
+        let key = CounterKey(route: route, method: method.rawValue, status: status)
+        let counter: Counter
+        if let existing = counters[key] {
+            counter = existing
+        } else {
+            counter = registry.counter("http_requests_total", help: "HTTP requests answered, by route pattern, method and status.",
+                                       labels: [("route", route), ("method", method.rawValue), ("status", String(status))])
+            counters[key] = counter
+        }
+        counter.increment()
+
+        let histogram: Histogram
+        if let existing = histograms[route] {
+            histogram = existing
+        } else {
+            histogram = registry.histogram("http_request_duration_seconds", help: "Time from the end of the request head to the response being queued for writing.",
+                                           labels: [("route", route)], upperBounds: HTTPMetrics.durationBuckets)
+            histograms[route] = histogram
+        }
+        histogram.observe(seconds)
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import HTTP
+import Telemetry
+
+// Serves a fixed event document at GET /api/v4.1/event/{eventId} through HTTPServer, for
+// bench/http.sh. Usage: http-bench-server [port [document-file]]; the port defaults to 18090
+// and the document to the built-in copy of the one the nginx anchor serves, so both send the
+// same bytes.
+
+let document = #"{"id":"0190f1a2-7b3c-7d4e-8f00-112233445566","name":"ConfirmPick","type":"ORCHESTRATION","accountId":"ACME","retailerId":"1","category":"ORDER_WORKFLOW","context":{"sourceEvents":[],"entityType":"FULFILMENT","entityId":"5512","entityRef":"F-5512","rootEntityType":"ORDER","rootEntityId":"1234","rootEntityRef":"HD-1234"},"eventStatus":"COMPLETE","attributes":{"pickedItems":[{"skuRef":"SKU-1","quantity":2}],"pickedBy":"WMS"},"source":"Fluent-API","generatedBy":"wms-integration","generatedOn":"2026-12-01T10:00:00.000Z"}"#
+let arguments = CommandLine.arguments
+var documentBytes = Array(document.utf8)
+if arguments.count > 2 {
+    guard let data = FileManager.default.contents(atPath: arguments[2]) else {
+        FileHandle.standardError.write(Data("http-bench-server: cannot read the document file \(arguments[2])\n".utf8))
+        exit(2)
+    }
+    documentBytes = Array(data)
+}
+let body = documentBytes
+
+LogSink.shared.configure(level: .warning, format: .logfmt)
+
+var router = Router()
+router.add(.get, "/api/v4.1/event/{eventId}") { _, responder in
+    responder.send(.json(200, bytes: body))
+}
+
+var configuration = HTTPServerConfiguration()
+configuration.port = arguments.count > 1 ? Int(arguments[1]) ?? 18_090 : 18_090
+configuration.accessLogLevel = .debug
+
+let server = HTTPServer(configuration: configuration, router: router)
+do {
+    let port = try server.start()
+    print("http-bench-server listening on http://127.0.0.1:\(port), document of \(body.count) bytes")
+} catch {
+    FileHandle.standardError.write(Data("http-bench-server: \(error)\n".utf8))
+    exit(1)
+}
+server.waitUntilStopped()
