@@ -22,7 +22,7 @@ extension EventRecords {
         return EventPage(start: query.start, results: events, hasMore: hasMore)
     }
 
-    /// The SQL and parameters for `query`, exposed for tests that check the query plan.
+    /// The SQL and parameters for `query`: the first filter in preference order picks the index.
     static func listStatement(_ query: EventQuery) -> (sql: String, values: [SQLiteValue]) {
         var conditions: [String] = []
         var values: [SQLiteValue] = []
@@ -92,5 +92,12 @@ extension EventRecords {
             }
         }
         return hasMore
+    }
+}
+
+extension EventRecords {
+    /// The SQL and parameters of a list query, for tests that check its query plan.
+    public static func listStatementForTesting(_ query: EventQuery) -> (sql: String, values: [SQLiteValue]) {
+        listStatement(query)
     }
 }
