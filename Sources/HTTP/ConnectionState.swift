@@ -415,7 +415,8 @@ struct ConnectionState {
         let level = context.configuration.accessLogLevel
         guard logger.isEnabled(level) else { return }
         logger.log(level, "request", [
-            ("requestId", slot.requestID), ("method", slot.method.rawValue), ("path", slot.target),
+            // The query is left out: it can carry credentials (POST /oauth/token takes them there).
+            ("requestId", slot.requestID), ("method", slot.method.rawValue), ("path", String(slot.target.prefix { $0 != "?" })),
             ("status", String(status)), ("bytes", String(summary.bodyBytes)),
             ("durationMs", String(Double(Int(seconds * 100_000)) / 100)), ("remote", remoteAddress)])
     }
