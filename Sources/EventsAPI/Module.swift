@@ -1,1 +1,0 @@
-// Module EventsAPI: replaced as the layer is built.

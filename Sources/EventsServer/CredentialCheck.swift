@@ -1,0 +1,70 @@
+import EventsAPI
+import Foundation
+import JSON
+
+/// Loads the users and API clients for `serve` and decides whether the server may start with
+/// them: the quick-start demo credentials (user `demo` / `demo`, client `demo` / `demo`) are
+/// allowed with a warning, and refused when `requireCredentials` is set, as in the container.
+struct CredentialCheck {
+    static let demoName = "demo"
+    static let demoPassword = "demo"
+
+    let directory: UserDirectory
+    /// Where the users came from, for messages: a file path or `EVENTS_USERS_JSON`.
+    let origin: String
+    let userCount: Int
+    let clientCount: Int
+    let hasDemoUser: Bool
+    let hasDemoClient: Bool
+
+    /// Reads `usersJson` when set, else the users file.
+    init(settings: ServerSettings) throws(SettingError) {
+        let bytes: [UInt8]
+        if let json = settings.usersJson {
+            origin = "EVENTS_USERS_JSON"
+            bytes = Array(json.utf8)
+        } else {
+            let path = settings.usersFile ?? "Config/users.json"
+            origin = path
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw SettingError("users file \(path) not found: create it with `events-server users add NAME --account ID --file \(path)`, point usersFile (EVENTS_USERS_FILE) at one, or set EVENTS_USERS_JSON")
+            }
+            bytes = Array(data)
+        }
+
+        do {
+            directory = try UserDirectory.parse(bytes)
+        } catch {
+            throw SettingError("\(origin): \(error)")
+        }
+        let document = (try? JSONParser().parse(bytes))?.objectValue
+        userCount = document?["users"]?.arrayValue?.count ?? 0
+        clientCount = document?["clients"]?.arrayValue?.count ?? 0
+
+        // Each check runs PBKDF2 once (a fraction of a second), and only for an entry named demo.
+        hasDemoUser = directory.user(named: CredentialCheck.demoName).map {
+            (try? PasswordHash.verify(password: CredentialCheck.demoPassword, against: $0.passwordHash)) == true
+        } ?? false
+        hasDemoClient = directory.client(id: CredentialCheck.demoName).map {
+            (try? PasswordHash.verify(password: CredentialCheck.demoPassword, against: $0.secretHash)) == true
+        } ?? false
+    }
+
+    /// Throws when `requireCredentials` is set and the credentials are missing or include the
+    /// public demo ones. Otherwise returns the warnings to log at start.
+    func validate(requireCredentials: Bool) throws(SettingError) -> [String] {
+        var problems: [String] = []
+        if userCount == 0 { problems.append("no user is configured, so nobody can get a token") }
+        if clientCount == 0 { problems.append("no API client is configured, so nobody can get a token") }
+        if hasDemoUser { problems.append("the demo user (demo / demo) is enabled") }
+        if hasDemoClient { problems.append("the demo API client (demo / demo) is enabled") }
+
+        guard requireCredentials else {
+            return problems.map { "\($0) in \(origin); fine on a workstation, never in production" }
+        }
+        guard problems.isEmpty else {
+            throw SettingError("refusing to start because requireCredentials is set and \(problems.joined(separator: "; ")) in \(origin). Give real users and clients with EVENTS_USERS_JSON or a users file (EVENTS_USERS_FILE), made with events-server users add and add-client")
+        }
+        return []
+    }
+}

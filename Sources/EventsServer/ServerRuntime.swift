@@ -1,0 +1,134 @@
+import EventStore
+import EventsAPI
+import Foundation
+import HTTP
+import Telemetry
+import Workflow
+
+/// The running server: the parts `serve` starts, in order, and stops in the reverse order.
+///
+/// Start: credentials, workflows, database, tokens, routes, then the HTTP listener. Stop (on
+/// SIGTERM or SIGINT): readiness fails at once, the HTTP server drains in-flight requests, then
+/// the database closes after its queued writes commit.
+final class ServerRuntime {
+    let settings: ServerSettings
+    let logger: Logger
+    private let readiness = OperationsReadiness()
+    private var store: EventStore?
+    private var server: HTTPServer?
+    private var signals: ShutdownSignals?
+
+    init(settings: ServerSettings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Starts every part and returns once the server listens. Throws the first failure, with
+    /// a message that names the setting or file at fault; parts already started are stopped.
+    func start(startupLog: StartupLogBuffer) throws {
+        let httpConfiguration = makeHTTPConfiguration()
+        try httpConfiguration.validate()
+
+        let credentials = try CredentialCheck(settings: settings)
+        let credentialWarnings = try credentials.validate(requireCredentials: settings.requireCredentials)
+
+        let workflowsDirectory = settings.workflowsDir ?? "Config/workflows"
+        let workflows = try WorkflowLoader.load(directory: workflowsDirectory)
+        for workflow in workflows {
+            for warning in workflow.warnings {
+                logger.warning("workflow warning", [("file", workflow.file), ("workflow", workflow.name), ("warning", warning)])
+            }
+        }
+
+        try FileManager.default.createDirectory(atPath: settings.dataDir, withIntermediateDirectories: true)
+        let store = try EventStore(path: settings.databasePath, logger: Logger(label: "store"))
+        self.store = store
+
+        let authenticator = Authenticator(users: credentials.directory, store: store,
+                                          tokenLifetimeSeconds: settings.tokenLifetime, logger: Logger(label: "auth"))
+        try authenticator.loadTokens()
+
+        addReadinessChecks(store: store, workflowCount: workflows.count, workflowsDirectory: workflowsDirectory)
+        OperationsProcessMetrics.register()
+        let router = ServerRoutes.makeRouter(ServerRoutes.Components(
+            store: store, authenticator: authenticator, listener: nil, readiness: readiness))
+
+        let server = HTTPServer(configuration: httpConfiguration, router: router, logger: Logger(label: "http"))
+        let port: Int
+        do {
+            port = try server.start()
+        } catch {
+            store.close()
+            throw error
+        }
+        self.server = server
+        startupLog.release(firstMarker: "listening on")
+
+        logger.info("started", [("port", String(port)), ("dataDir", settings.dataDir), ("workflows", String(workflows.count)),
+                                ("users", String(credentials.userCount)), ("clients", String(credentials.clientCount))])
+        for warning in credentialWarnings {
+            logger.warning(warning)
+        }
+
+        signals = ShutdownSignals(logger: logger) { [readiness] _ in
+            readiness.beginShutdown()
+            server.shutdown()
+        }
+    }
+
+    /// Blocks until a signal has shut the HTTP server down, then closes the database.
+    func runUntilStopped() {
+        server?.waitUntilStopped()
+        store?.close()
+        logger.info("database closed; exiting")
+    }
+
+    private func makeHTTPConfiguration() -> HTTPServerConfiguration {
+        var configuration = HTTPServerConfiguration()
+        configuration.host = settings.host
+        configuration.port = settings.port
+        if settings.eventLoops > 0 { configuration.eventLoopCount = settings.eventLoops }
+        configuration.maxConnections = settings.maxConnections
+        configuration.maxRequestLineBytes = settings.maxRequestLineBytes
+        configuration.maxHeaderBytes = settings.maxHeaderBytes
+        configuration.maxHeaderCount = settings.maxHeaderFields
+        configuration.maxBodyBytes = settings.maxBodyBytes
+        configuration.headerReadTimeout = Double(settings.headerTimeout)
+        configuration.bodyReadTimeout = Double(settings.bodyTimeout)
+        configuration.keepAliveTimeout = Double(settings.keepAliveTimeout)
+        configuration.writeTimeout = Double(settings.writeTimeout)
+        configuration.workerThreadCount = settings.workerThreads
+        configuration.workerQueueLimit = settings.workerQueueLimit
+        configuration.shutdownDeadline = Double(settings.shutdownTimeout)
+        configuration.accessLogLevel = LogLevel(name: settings.accessLogLevel) ?? .info
+        // ShutdownSignals handles them, so a second signal can end a stuck drain.
+        configuration.handlesSignals = false
+        return configuration
+    }
+
+    private func addReadinessChecks(store: EventStore, workflowCount: Int, workflowsDirectory: String) {
+        readiness.add(OperationsReadiness.Check(name: "database") {
+            ServerRuntime.probeWriter(store, timeoutSeconds: 2)
+        })
+        readiness.add(OperationsReadiness.Check(name: "workflows") {
+            workflowCount > 0 ? nil : "no workflow loaded from \(workflowsDirectory)"
+        })
+    }
+
+    /// Runs a no-op through the database writer: it succeeds only when the writer thread runs
+    /// and can begin a write transaction, which is what "database writable" means here.
+    static func probeWriter(_ store: EventStore, timeoutSeconds: Int) -> String? {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = OutcomeBox()
+        store.writer.submit({ connection in
+            try connection.scalarInteger("SELECT count(*) FROM sqlite_schema") ?? 0
+        }, completion: { result in
+            if case .failure(let error) = result { outcome.set("\(error)") }
+            done.signal()
+        })
+        guard done.wait(timeout: .now() + .seconds(timeoutSeconds)) == .success else {
+            return "the database writer did not answer within \(timeoutSeconds) s"
+        }
+        return outcome.get()
+    }
+}
