@@ -1,0 +1,255 @@
+import Dispatch
+import EventStore
+import Foundation
+import Synchronization
+import Telemetry
+
+/// Runs accepted ORCHESTRATION events through their workflows: the durable queue, its worker
+/// threads, the scheduler for SCHEDULED events and the webhook outbox.
+///
+/// Guarantees:
+/// - PENDING rows are the queue. `start()` queues every PENDING event again and schedules every
+///   SCHEDULED one, so an event acknowledged before a crash runs after the restart.
+/// - An execution's changes and its event's final status commit in one transaction, and the
+///   status only changes from PENDING or SCHEDULED, so each event is processed once in effect.
+/// - Events of one root run one at a time, in accepted order; the next one starts after the
+///   previous one committed. Different roots run in parallel on `workerCount` threads.
+/// - `stop()` lets executions in progress commit and leaves queued events PENDING.
+public final class WorkflowEngine: EventSubmissionListener, Sendable {
+    public let store: EventStore
+    public let catalog: WorkflowCatalog
+    public let configuration: WorkflowEngineConfiguration
+    let executor: WorkflowExecutor
+    private let logger: Logger
+    private let queue = EngineQueue()
+    private let scheduler: EventScheduler
+    private let webhooks: WebhookDispatcher
+    private let workersDone = DispatchGroup()
+    private let lifecycle = Mutex(Lifecycle.created)
+
+    private enum Lifecycle { case created, running, stopped }
+
+    private let executed: [String: Counter]
+    private let queueLatency = MetricsRegistry.shared.histogram(
+        "workflow_queue_latency_seconds", help: "Time from an event's acceptance to the commit of its execution",
+        upperBounds: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10])
+    private let executionSeconds = MetricsRegistry.shared.histogram(
+        "workflow_execution_duration_seconds", help: "Time to execute one event before its commit",
+        upperBounds: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1])
+
+    public init(store: EventStore, workflows: [WorkflowDefinition], configuration: WorkflowEngineConfiguration = WorkflowEngineConfiguration(),
+                logger: Logger = Logger(label: "workflow")) {
+        self.store = store
+        self.catalog = WorkflowCatalog(workflows)
+        self.configuration = configuration
+        self.executor = WorkflowExecutor(catalog: catalog, limits: configuration.limits)
+        self.logger = logger
+        self.webhooks = WebhookDispatcher(store: store, configuration: configuration.webhooks, logger: logger)
+        var executed: [String: Counter] = [:]
+        for status in [EventStatus.complete, EventStatus.failed, EventStatus.noMatch] {
+            executed[status] = MetricsRegistry.shared.counter("workflow_events_executed_total", help: "Executed ORCHESTRATION events by final status",
+                                                              labels: [("status", status)])
+        }
+        self.executed = executed
+        let queue = self.queue
+        self.scheduler = EventScheduler(due: { events in queue.enqueue(events) })
+
+        MetricsRegistry.shared.gauge("workflow_queue_depth", help: "ORCHESTRATION events queued and not yet executing") { [queue] in
+            Double(queue.counts.queued)
+        }
+    }
+
+    // MARK: - Lifecycle
+
+    /// Queues every PENDING event, schedules every SCHEDULED one and starts the workers, the
+    /// scheduler and the webhook dispatcher. Call it before the HTTP server accepts events.
+    public func start() throws {
+        let shouldStart = lifecycle.withLock { state -> Bool in
+            guard state == .created else { return false }
+            state = .running
+            return true
+        }
+        guard shouldStart else { return }
+
+        let (pending, scheduled) = try store.read { connection in
+            (try EventRecords.events(withStatus: EventStatus.pending, on: connection),
+             try EventRecords.events(withStatus: EventStatus.scheduled, on: connection))
+        }
+        let reloaded = queue.enqueue(pending.filter { $0.type == EventType.orchestration })
+        scheduler.schedule(scheduled.filter { $0.type == EventType.orchestration })
+
+        for index in 0..<max(configuration.workerCount, 1) {
+            workersDone.enter()
+            let thread = Thread { [self] in
+                runWorker()
+                workersDone.leave()
+            }
+            thread.name = "workflow-worker-\(index)"
+            thread.start()
+        }
+        scheduler.start()
+        webhooks.start()
+        logger.info("workflow engine started", [
+            ("workers", String(configuration.workerCount)), ("workflows", catalog.workflows.map(\.name).joined(separator: ",")),
+            ("reloadedPending", String(reloaded)), ("scheduled", String(scheduled.count)),
+        ])
+    }
+
+    /// Finishes the executions in progress, leaves queued events PENDING and stops every thread.
+    /// Sync requests still waiting get `.timedOut`: their events run after the next start.
+    public func stop() {
+        let shouldStop = lifecycle.withLock { state -> Bool in
+            guard state == .running else {
+                state = .stopped
+                return false
+            }
+            state = .stopped
+            return true
+        }
+        guard shouldStop else { return }
+
+        let waiting = queue.beginStopping()
+        workersDone.wait()
+        queue.waitUntilNothingInFlight()
+        scheduler.stop()
+        webhooks.stop()
+        for waiter in waiting {
+            waiter.finish(.timedOut(eventId: ""))
+        }
+        let counts = queue.counts
+        logger.info("workflow engine stopped", [("leftPending", String(counts.queued))])
+    }
+
+    // MARK: - Intake
+
+    /// Queues events that `/event/async` just committed. Runs on the writer thread: only
+    /// takes a lock and signals.
+    public func eventsAccepted(_ events: [Event]) {
+        let now = TimeFormat.nowMilliseconds()
+        var ready: [Event] = []
+        var later: [Event] = []
+        for event in events where event.type == EventType.orchestration {
+            if event.eventStatus == EventStatus.scheduled, let time = event.scheduledOn, time > now {
+                later.append(event)
+            } else if event.eventStatus == EventStatus.pending || event.eventStatus == EventStatus.scheduled {
+                ready.append(event)
+            }
+        }
+        queue.enqueue(ready)
+        scheduler.schedule(later)
+    }
+
+    /// Stores `event` PENDING, queues it behind the queued events of its root and calls
+    /// `completion` once its execution committed, or after `timeoutMilliseconds` (the
+    /// configured sync timeout when nil) with `.timedOut`.
+    public func execute(_ event: Event, timeoutMilliseconds: Int? = nil,
+                        completion: @escaping @Sendable (SyncExecutionResult) -> Void) {
+        let waiter = SyncWaiter(completion)
+        let timeout = timeoutMilliseconds ?? configuration.syncTimeoutMilliseconds
+        let queue = self.queue
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(timeout)) {
+            queue.removeWaiter(waiter, for: event.id)
+            waiter.finish(.timedOut(eventId: event.id))
+        }
+
+        var pendingEvent = event
+        pendingEvent.eventStatus = EventStatus.pending
+        let stored = pendingEvent
+        store.writer.submit({ connection in
+            try EventRecords.insert(stored, on: connection)
+        }, completion: { result in
+            switch result {
+            case .success:
+                queue.addWaiter(waiter, for: stored.id)
+                queue.enqueue([stored])
+            case .failure(let error):
+                waiter.finish(.rejected("the event could not be stored: \(error)"))
+            }
+        })
+    }
+
+    /// Events queued and executing, for health and metrics.
+    public var queueCounts: (queued: Int, running: Int, scheduled: Int) {
+        let counts = queue.counts
+        return (counts.queued, counts.running, scheduler.count)
+    }
+
+    // MARK: - Workers
+
+    private func runWorker() {
+        while let event = queue.take() {
+            let started = TimeFormat.monotonicNanoseconds()
+            let outcome: ExecutionOutcome
+            do {
+                outcome = try store.read { connection in
+                    executor.execute(event, entities: SQLiteEntitySource(connection: connection))
+                }
+            } catch {
+                outcome = executor.failedOutcome(event, storageError: error)
+            }
+            executionSeconds.observe(Double(TimeFormat.monotonicNanoseconds() - started) / 1e9)
+            commit(outcome, retryingAsFailure: true)
+        }
+    }
+
+    /// Writes an outcome in one work item of the group commit. When the write fails, the
+    /// event is written FAILED with an exception audit instead; when that fails too, it stays
+    /// PENDING and runs again after the next start.
+    private func commit(_ outcome: ExecutionOutcome, retryingAsFailure: Bool) {
+        store.writer.submit({ connection in
+            try ExecutionWriter.write(outcome, on: connection)
+        }, completion: { [self] result in
+            switch result {
+            case .success(let webhookIds):
+                committed(outcome, webhookCount: webhookIds.count)
+            case .failure(let error as ExecutionWriter.AlreadyProcessed):
+                logger.warning("skipped an event processed already", [("eventId", outcome.event.id), ("error", "\(error)")])
+                finish(outcome.event, report: nil)
+            case .failure(let error):
+                if retryingAsFailure {
+                    logger.error("cannot store an execution; marking the event FAILED", [
+                        ("eventId", outcome.event.id), ("status", outcome.status), ("error", "\(error)"),
+                    ])
+                    commit(executor.failedOutcome(outcome.event, storageError: error), retryingAsFailure: false)
+                } else {
+                    logger.error("cannot store a failed execution; the event stays PENDING until the next start", [
+                        ("eventId", outcome.event.id), ("error", "\(error)"),
+                    ])
+                    finish(outcome.event, report: nil)
+                }
+            }
+        })
+    }
+
+    private func committed(_ outcome: ExecutionOutcome, webhookCount: Int) {
+        let now = TimeFormat.nowMilliseconds()
+        let acceptedAt = outcome.event.scheduledOn ?? outcome.event.generatedOn
+        queueLatency.observe(Double(max(now - acceptedAt, 0)) / 1000)
+        executed[outcome.status]?.increment()
+
+        var ready: [Event] = []
+        var later: [Event] = []
+        for event in outcome.followUpEvents {
+            if event.eventStatus == EventStatus.scheduled { later.append(event) } else { ready.append(event) }
+        }
+        queue.enqueue(ready)
+        scheduler.schedule(later)
+        if webhookCount > 0 {
+            webhooks.wake()
+        }
+        if outcome.status == EventStatus.failed, logger.isEnabled(.info) {
+            logger.info("event failed", [("eventId", outcome.event.id), ("name", outcome.event.name), ("error", outcome.errorMessage ?? "")])
+        }
+
+        let report = ExecutionReport(eventId: outcome.event.id, entityId: outcome.entityId, status: outcome.status,
+                                     errorMessage: outcome.errorMessage)
+        finish(outcome.event, report: report)
+    }
+
+    private func finish(_ event: Event, report: ExecutionReport?) {
+        let waiters = queue.finish(event)
+        for waiter in waiters {
+            waiter.finish(report.map { .processed($0) } ?? .timedOut(eventId: event.id))
+        }
+    }
+}

@@ -1,0 +1,36 @@
+/// Tuning of the workflow engine's queue, limits and webhook delivery.
+public struct WorkflowEngineConfiguration: Sendable {
+    /// Threads that execute events; events of different roots run in parallel on them.
+    public var workerCount: Int = 4
+    public var limits = ExecutionLimits()
+    /// How long `POST /event/sync` waits for its event to be processed, in milliseconds.
+    public var syncTimeoutMilliseconds: Int = 10_000
+    public var webhooks = WebhookConfiguration()
+
+    public init() {}
+}
+
+/// Webhook delivery: attempts, back-off and timeouts.
+public struct WebhookConfiguration: Sendable {
+    /// Attempts per webhook, the first one included; after the last failure it is FAILED.
+    public var maxAttempts: Int = 8
+    /// Delay before the second attempt, in milliseconds; doubled for each later one.
+    public var initialBackoffMilliseconds: Int = 1000
+    /// The longest delay between two attempts, in milliseconds.
+    public var maxBackoffMilliseconds: Int = 300_000
+    /// Time allowed to open the TCP connection, in milliseconds.
+    public var connectTimeoutMilliseconds: Int = 2000
+    /// Time allowed for the whole request and the response head, in milliseconds.
+    public var requestTimeoutMilliseconds: Int = 10_000
+    /// Webhooks delivered at the same time.
+    public var concurrentDeliveries: Int = 4
+
+    public init() {}
+
+    /// The delay after failed attempt number `attempt` (from 1), in milliseconds.
+    public func backoff(afterAttempt attempt: Int) -> Int64 {
+        let exponent = min(max(attempt - 1, 0), 30)
+        let delay = Int64(initialBackoffMilliseconds) << Int64(exponent)
+        return min(delay, Int64(maxBackoffMilliseconds))
+    }
+}
