@@ -12,3 +12,16 @@ final class OutcomeBox: Sendable {
         message.withLock { $0 }
     }
 }
+
+/// Whether the workflow engine runs: set after it started, cleared before it stops.
+final class EngineRunningFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+
+    func set(_ running: Bool) {
+        value.store(running, ordering: .releasing)
+    }
+
+    func get() -> Bool {
+        value.load(ordering: .acquiring)
+    }
+}

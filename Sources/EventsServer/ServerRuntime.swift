@@ -7,14 +7,17 @@ import Workflow
 
 /// The running server: the parts `serve` starts, in order, and stops in the reverse order.
 ///
-/// Start: credentials, workflows, database, tokens, routes, then the HTTP listener. Stop (on
-/// SIGTERM or SIGINT): readiness fails at once, the HTTP server drains in-flight requests, then
-/// the database closes after its queued writes commit.
+/// Start: credentials, workflows, database, tokens, workflow engine, routes, then the HTTP
+/// listener. Stop (on SIGTERM or SIGINT): readiness fails at once, the HTTP server drains
+/// in-flight requests, the engine finishes the executions in progress (queued events stay
+/// PENDING for the next start), then the database closes after its queued writes commit.
 final class ServerRuntime {
     let settings: ServerSettings
     let logger: Logger
     private let readiness = OperationsReadiness()
     private var store: EventStore?
+    private var engine: WorkflowEngine?
+    private let engineRunning = EngineRunningFlag()
     private var server: HTTPServer?
     private var signals: ShutdownSignals?
 
@@ -48,16 +51,29 @@ final class ServerRuntime {
                                           tokenLifetimeSeconds: settings.tokenLifetime, logger: Logger(label: "auth"))
         try authenticator.loadTokens()
 
+        let engine = WorkflowEngine(store: store, workflows: workflows, configuration: makeEngineConfiguration(),
+                                    logger: Logger(label: "workflow"))
+        self.engine = engine
+        do {
+            try engine.start()
+        } catch {
+            store.close()
+            throw error
+        }
+        engineRunning.set(true)
+
         addReadinessChecks(store: store, workflowCount: workflows.count, workflowsDirectory: workflowsDirectory)
         OperationsProcessMetrics.register()
+        ServerRuntime.registerOldestPendingGauge(store: store)
         let router = ServerRoutes.makeRouter(ServerRoutes.Components(
-            store: store, authenticator: authenticator, listener: nil, readiness: readiness))
+            store: store, authenticator: authenticator, listener: engine, readiness: readiness))
 
         let server = HTTPServer(configuration: httpConfiguration, router: router, logger: Logger(label: "http"))
         let port: Int
         do {
             port = try server.start()
         } catch {
+            engine.stop()
             store.close()
             throw error
         }
@@ -79,6 +95,8 @@ final class ServerRuntime {
     /// Blocks until a signal has shut the HTTP server down, then closes the database.
     func runUntilStopped() {
         server?.waitUntilStopped()
+        engineRunning.set(false)
+        engine?.stop()
         store?.close()
         logger.info("database closed; exiting")
     }
@@ -106,6 +124,15 @@ final class ServerRuntime {
         return configuration
     }
 
+    private func makeEngineConfiguration() -> WorkflowEngineConfiguration {
+        var configuration = WorkflowEngineConfiguration()
+        configuration.workerCount = settings.workflowWorkers
+        configuration.syncTimeoutMilliseconds = settings.syncTimeout * 1000
+        configuration.limits = ExecutionLimits(maxInlineEvents: settings.maxInlineEvents, maxChainDepth: settings.maxChainDepth)
+        configuration.webhooks.maxAttempts = settings.webhookAttempts
+        return configuration
+    }
+
     private func addReadinessChecks(store: EventStore, workflowCount: Int, workflowsDirectory: String) {
         readiness.add(OperationsReadiness.Check(name: "database") {
             ServerRuntime.probeWriter(store, timeoutSeconds: 2)
@@ -113,6 +140,24 @@ final class ServerRuntime {
         readiness.add(OperationsReadiness.Check(name: "workflows") {
             workflowCount > 0 ? nil : "no workflow loaded from \(workflowsDirectory)"
         })
+        let engineRunning = self.engineRunning
+        readiness.add(OperationsReadiness.Check(name: "queue") {
+            engineRunning.get() ? nil : "the workflow engine is not running"
+        })
+    }
+
+    /// Registers `workflow_oldest_pending_age_seconds`: the age of the oldest PENDING event,
+    /// 0 when none waits. One lookup on the `(event_status, generated_on, id)` index per scrape.
+    static func registerOldestPendingGauge(store: EventStore) {
+        MetricsRegistry.shared.gauge("workflow_oldest_pending_age_seconds",
+                                     help: "Age of the oldest PENDING event, in seconds; 0 when none waits") {
+            let oldest = try? store.read { connection in
+                try connection.scalarInteger("SELECT min(generated_on) FROM events WHERE event_status = ?",
+                                             [.text(EventStatus.pending)])
+            }
+            guard let milliseconds = oldest else { return 0 }
+            return max(0, Double(TimeFormat.nowMilliseconds() - milliseconds) / 1000)
+        }
     }
 
     /// Runs a no-op through the database writer: it succeeds only when the writer thread runs
