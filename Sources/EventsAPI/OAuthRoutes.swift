@@ -19,7 +19,9 @@ public struct OAuthRoutes: Sendable {
         self.authenticator = authenticator
         self.throttle = throttle
         self.logger = logger
-        self.decoyHash = PasswordHash.make(password: "decoy", iterations: PasswordHash.defaultIterations)
+        // The decoy costs what a configured user's hash costs, so the timings match.
+        let iterations = authenticator.users.anyPasswordHash.flatMap { try? PasswordHash.parse($0).iterations }
+        self.decoyHash = PasswordHash.make(password: "decoy", iterations: iterations ?? PasswordHash.defaultIterations)
     }
 
     public func register(into router: inout Router) {

@@ -136,6 +136,11 @@ public struct UserDirectory: Sendable {
         users[username]
     }
 
+    /// The password hash of some user, or nil when there are no users.
+    var anyPasswordHash: String? {
+        users.values.first?.passwordHash
+    }
+
     public func client(id clientId: String) -> Client? {
         clients[clientId]
     }
