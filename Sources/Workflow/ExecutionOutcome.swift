@@ -7,7 +7,7 @@ public struct ExecutionOutcome: Sendable {
     public var event: Event
     /// COMPLETE, NO_MATCH or FAILED.
     public var status: String
-    /// Set when `status` is FAILED: what went wrong and where.
+    /// Set when `status` is FAILED (what went wrong and where) or NO_MATCH (why nothing matched).
     public var errorMessage: String?
     /// The id of the event's entity, when it was resolved.
     public var entityId: String?

@@ -1,6 +1,13 @@
 import EventStore
 import JSON
 
+extension Event {
+    /// The value of an audit attribute from its `{name, type, value}` list.
+    func auditValue(_ name: String) -> JSONValue? {
+        attributes.arrayValue?.first { $0["name"]?.stringValue == name }?["value"]
+    }
+}
+
 /// The state of one execution: the entity overlay, the events and webhooks it produced so far,
 /// and the chain of inline events, for loop bounds and messages.
 final class ExecutionRun {
@@ -16,6 +23,8 @@ final class ExecutionRun {
     /// The event being processed when a failure happened, and its entity context.
     var currentEvent: Event?
     var failureContext: EventContext?
+    /// Why the executed event (depth 0) matched no ruleset.
+    var noMatchReason: String?
 
     init(executor: WorkflowExecutor, source: any EntitySource) {
         self.executor = executor
@@ -45,7 +54,11 @@ final class ExecutionRun {
 
         let matched = target.workflow.rulesets.filter { self.matches($0, event: event, entity: entity, eventType: .normal) }
         guard !matched.isEmpty else {
-            records.append(noMatchAudit(audits, event: event, entity: entity, workflow: target.workflow))
+            let audit = noMatchAudit(audits, event: event, entity: entity, workflow: target.workflow)
+            records.append(audit)
+            if depth == 0 {
+                noMatchReason = audit.auditValue("message")?.stringValue
+            }
             return Result(status: EventStatus.noMatch, entityId: entity.id)
         }
 

@@ -33,7 +33,7 @@ public struct WorkflowExecutor: Sendable {
             let result = try run.process(event, depth: 0, sentBy: nil)
             var executed = event
             executed.eventStatus = result.status
-            return ExecutionOutcome(event: executed, status: result.status, entityId: result.entityId,
+            return ExecutionOutcome(event: executed, status: result.status, errorMessage: run.noMatchReason, entityId: result.entityId,
                                     entityWrites: run.overlay.writes, events: run.records, webhooks: run.webhooks,
                                     followUpEvents: run.followUps)
         } catch {

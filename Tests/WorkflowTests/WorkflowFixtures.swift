@@ -109,11 +109,6 @@ extension ExecutionOutcome {
 }
 
 extension Event {
-    /// The value of an audit attribute from its `{name, type, value}` list.
-    func auditValue(_ name: String) -> JSONValue? {
-        attributes.arrayValue?.first { $0["name"]?.stringValue == name }?["value"]
-    }
-
     func auditType(_ name: String) -> String? {
         attributes.arrayValue?.first { $0["name"]?.stringValue == name }?["type"]?.stringValue
     }
