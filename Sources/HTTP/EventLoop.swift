@@ -216,7 +216,7 @@ final class EventLoop: @unchecked Sendable {
             case .none:
                 break
             case .closeNow:
-                closeNow(connection)
+                closeNow(connection, reset: connection.state.hasPendingOutput)
             case .closeAfterWriting:
                 writeOut(connection, now: now)
             }
@@ -422,8 +422,15 @@ final class EventLoop: @unchecked Sendable {
         closeNow(connection)
     }
 
-    private func closeNow(_ connection: Connection) {
+    /// Closes the socket. With `reset`, queued output is dropped and the peer gets a reset
+    /// (SO_LINGER with a zero timeout); otherwise the kernel would keep sending the queued bytes
+    /// to a client that stopped reading.
+    private func closeNow(_ connection: Connection, reset: Bool = false) {
         guard connections.removeValue(forKey: connection.id) != nil else { return }
+        if reset {
+            var option = linger(l_onoff: 1, l_linger: 0)
+            setsockopt(connection.fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
+        }
         close(connection.fd)
         shared.openConnections.subtract(1, ordering: .relaxed)
     }
