@@ -171,3 +171,36 @@ import Testing
         #expect(hex == "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a")
     }
 }
+
+@Suite struct QuickStartUsersTests {
+    @Test func quickStartUsersFileVerifies() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let users = try UserDirectory.load(path: repository.appendingPathComponent("Config/users.json").path)
+
+        #expect(users.accountId == "ACME")
+        let demo = try #require(users.user(named: "demo"))
+        #expect(demo.retailerIds == nil)
+        #expect(try PasswordHash.verify(password: "demo", against: demo.passwordHash))
+        let client = try #require(users.client(id: "demo"))
+        #expect(try PasswordHash.verify(password: "demo", against: client.secretHash))
+        #expect(users.user(named: "retailer1")?.retailerIds == ["1"])
+    }
+
+    @Test func invalidUsersFilesNamePath() throws {
+        let cases: [(String, String)] = [
+            (#"{"users":[],"clients":[]}"#, "$.accountId"),
+            (#"{"accountId":"A","users":[{"username":"x"}],"clients":[]}"#, "$.users[0].passwordHash"),
+            (#"{"accountId":"A","users":[{"username":"x","passwordHash":"plain"}],"clients":[]}"#, "$.users[0].passwordHash: invalid password hash"),
+            (#"{"accountId":"A","users":[],"clients":[],"extra":1}"#, "$.extra: unknown key"),
+            (#"{"accountId":"A","users":[{"username":"x","passwordHash":"\#(PasswordHash.make(password: "p", iterations: 1000))","retailers":[]}],"clients":[]}"#, "omit the key"),
+        ]
+        for (text, expected) in cases {
+            do {
+                _ = try UserDirectory.parse(Array(text.utf8))
+                Issue.record("accepted \(text)")
+            } catch {
+                #expect("\(error)".contains(expected), "\(error)")
+            }
+        }
+    }
+}
