@@ -1,0 +1,70 @@
+import EventStore
+import Foundation
+import Testing
+
+@Suite struct CheckpointTests {
+    static func walSize(_ directory: TemporaryDirectory) -> Int {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: directory.databasePath + "-wal")
+        return (attributes?[.size] as? Int) ?? 0
+    }
+
+    @Test func walIsTruncatedWhenIdle() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        var configuration = EventStore.Configuration()
+        configuration.writer.idleCheckpointDelay = 100
+        configuration.walAutocheckpointPages = 100
+        let store = try EventStore(path: directory.databasePath, configuration: configuration)
+        defer { store.close() }
+
+        var peak = 0
+        for batch in 0..<50 {
+            let events = (0..<40).map { makeEvent(entityRef: "W-\(batch)-\($0)") }
+            try store.writer.perform { connection in
+                for event in events { try EventRecords.insert(event, on: connection) }
+            }
+            peak = max(peak, Self.walSize(directory))
+        }
+        // 100 pages of 4 KiB plus the last transaction: autocheckpoints keep restarting the WAL.
+        #expect(peak > 0)
+        #expect(peak < 4 * 1024 * 1024)
+
+        let deadline = Date().addingTimeInterval(10)
+        while Self.walSize(directory) > 0 && Date() < deadline {
+            usleep(20_000)
+        }
+        #expect(Self.walSize(directory) == 0)
+        let count = try store.read { try $0.scalarInteger("SELECT count(*) FROM events") }
+        #expect(count == 2000)
+    }
+
+    @Test func reopenKeepsEvents() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let event = makeEvent()
+        do {
+            let store = try EventStore(path: directory.databasePath)
+            try store.writer.perform { try EventRecords.insert(event, on: $0) }
+            store.close()
+        }
+
+        let reopened = try EventStore(path: directory.databasePath)
+        defer { reopened.close() }
+        let fetched = try reopened.read { try EventRecords.fetch(id: event.id, on: $0) }
+        #expect(fetched == event)
+        let version = try reopened.writer.perform { try $0.scalarInteger("PRAGMA user_version") }
+        #expect(version == Int64(Migrations.all.count))
+    }
+
+    @Test func newerSchemaIsRejected() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        do {
+            let connection = try SQLiteConnection(path: directory.databasePath)
+            try connection.execute("PRAGMA user_version = 99")
+        }
+        #expect(throws: MigrationError.self) {
+            _ = try EventStore(path: directory.databasePath)
+        }
+    }
+}
