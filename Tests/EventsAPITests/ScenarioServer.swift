@@ -15,9 +15,12 @@ final class ScenarioServer: Sendable {
 
     /// Starts a server on `directory` (a new one when nil) with the workflows of
     /// `Config/workflows`, the ORDER::HD webhook pointed at `webhookPort` when given.
-    init(directory: String? = nil, webhookPort: Int? = nil,
+    init(directory: String? = nil, webhookPort: Int? = nil, extraWorkflows: [String] = [],
          configure: (inout WorkflowEngineConfiguration) -> Void = { _ in }) throws {
-        let workflows = try ScenarioServer.workflows(webhookPort: webhookPort)
+        var workflows = try ScenarioServer.workflows(webhookPort: webhookPort)
+        for text in extraWorkflows {
+            workflows.append(try ScenarioServer.workflow(text))
+        }
         var configuration = WorkflowEngineConfiguration()
         configuration.workerCount = 2
         configuration.webhooks.initialBackoffMilliseconds = 50
@@ -68,6 +71,14 @@ final class ScenarioServer: Sendable {
             try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
         }
         return try WorkflowLoader.load(directory: directory)
+    }
+
+    /// Decodes a workflow from JSON text through a temporary file, as the loader reads it.
+    static func workflow(_ text: String) throws -> WorkflowDefinition {
+        let path = NSTemporaryDirectory() + "scenario-workflow-" + UUID().uuidString + ".json"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try WorkflowLoader.validate(file: path)
     }
 
     // MARK: - Requests
