@@ -97,7 +97,7 @@ struct ConnectionState {
         guard !hasPendingOutput else { return false }
         if closing { return slots.isEmpty }
         let idle = slots.isEmpty && pendingBody == nil
-        if readClosed && idle { return true }
+        if readClosed && idle && input.count == inputOffset { return true }
         return shuttingDown && idle && parser.isIdle && input.count == inputOffset
     }
 
@@ -142,6 +142,9 @@ struct ConnectionState {
             case .failure(let error):
                 reject(error)
             }
+        }
+        if readClosed && !closing && !parser.isIdle {
+            reject(RequestError(400, "the client ended its side of the connection in the middle of a request; send complete requests"))
         }
         if parser.isIdle || parser.isReadingBody {
             messageStart = nil

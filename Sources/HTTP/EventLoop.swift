@@ -264,7 +264,7 @@ final class EventLoop: @unchecked Sendable {
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             let id = nextConnectionID
             nextConnectionID += 1
-            let events = cs_epoll_in | cs_epoll_rdhup
+            let events = cs_epoll_in
             guard cs_epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, events, id) == 0 else {
                 shared.logConnectionError("epoll_ctl failed for a new connection", [("error", String(cString: strerror(errno)))])
                 close(fd)
@@ -392,7 +392,9 @@ final class EventLoop: @unchecked Sendable {
             }
             return
         }
-        var events: UInt32 = cs_epoll_rdhup
+        // EPOLLHUP and EPOLLERR are always reported; EPOLLRDHUP is not asked for, because it stays
+        // ready after a half-close and would spin the loop while a handler is still working.
+        var events: UInt32 = 0
         if connection.state.wantsRead { events |= cs_epoll_in }
         if connection.state.hasPendingOutput { events |= cs_epoll_out }
         updateInterest(connection, events)
@@ -408,7 +410,7 @@ final class EventLoop: @unchecked Sendable {
     private func startLingering(_ connection: Connection, now: Int64) {
         shutdown(connection.fd, Int32(SHUT_WR))
         connection.lingerDeadline = now + EventLoop.lingerMilliseconds
-        updateInterest(connection, cs_epoll_in | cs_epoll_rdhup)
+        updateInterest(connection, cs_epoll_in)
     }
 
     private func discardLingering(_ connection: Connection) {
