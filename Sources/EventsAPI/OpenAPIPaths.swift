@@ -12,6 +12,7 @@ enum OpenAPIPaths {
             ("/api/v4.1/event/sync", ["post": postEvent(sync: true)]),
             ("/api/v4.1/event/{eventId}", ["get": getEvent()]),
             ("/api/v4.1/event", ["get": listEvents()]),
+            ("/api/v4.1/entity/{entityType}/{entityRef}", ["get": getEntity()]),
             ("/api/v4.1/openapi.json", ["get": openAPI()]),
             ("/health", ["get": health()]),
             ("/ready", ["get": ready()]),
@@ -117,6 +118,23 @@ enum OpenAPIPaths {
                 ("200", B.response("One page of events.", "EventList")),
                 ("400", B.error("An invalid parameter, named in the message.")),
                 ("403", B.error("The retailerId filter names a retailer the user may not read.")),
+            ] + B.authenticationResponses)
+    }
+
+    static func getEntity() -> JSONValue {
+        B.operation(
+            "getEntity", tag: "Entities", summary: "Get an orchestrated entity's status and attributes",
+            description: "An extension of the Fluent API: the entity as the workflow engine keeps it, so a client can check what its events did without reading the audit trail.",
+            security: B.bearer,
+            parameters: [
+                B.parameter("entityType", in: "path", "Entity type, such as ORDER or FULFILMENT.", required: true),
+                B.parameter("entityRef", in: "path", "Entity reference, such as HD-1001.", required: true),
+                B.parameter("retailerId", in: "query", "Retailer of the entity. Required unless the user is limited to exactly one retailer."),
+            ],
+            responses: [
+                ("200", B.response("The entity.", "Entity")),
+                ("400", B.error("retailerId is missing or repeated.")),
+                ("404", B.error("No such entity for this retailer, or a retailer the user may not read.")),
             ] + B.authenticationResponses)
     }
 

@@ -66,7 +66,7 @@ final class ServerRuntime {
         OperationsProcessMetrics.register()
         ServerRuntime.registerOldestPendingGauge(store: store)
         let router = ServerRoutes.makeRouter(ServerRoutes.Components(
-            store: store, authenticator: authenticator, listener: engine, readiness: readiness))
+            store: store, authenticator: authenticator, engine: engine, readiness: readiness))
 
         let server = HTTPServer(configuration: httpConfiguration, router: router, logger: Logger(label: "http"))
         let port: Int
