@@ -389,3 +389,17 @@ import Testing
         return String(decoding: data, as: UTF8.self)
     }
 }
+
+/// Documents generated from the settings table stay in step with it.
+@Suite struct SettingsReferenceTests {
+    @Test func operationsGuideMatchesSettingsTable() throws {
+        let generated = try CLIProcess.run(["settings", "--markdown"])
+        let guide = try String(contentsOfFile: CLIProcess.repositoryRoot + "/docs/operations.md", encoding: .utf8)
+        let start = try #require(guide.range(of: "<!-- settings:start -->\n"))
+        let end = try #require(guide.range(of: "<!-- settings:end -->"))
+
+        #expect(generated.status == 0)
+        #expect(String(guide[start.upperBound..<end.lowerBound]) == generated.standardOutput,
+                "docs/operations.md is out of date: paste the output of events-server settings --markdown between the settings markers")
+    }
+}

@@ -123,3 +123,29 @@ import Testing
         }
     }
 }
+
+/// The Postman collection of the walkthrough calls routes that exist, with the methods they have.
+@Suite struct PostmanCollectionTests {
+    @Test func collectionCallsDocumentedRoutes() throws {
+        let path = CLIProcess.repositoryRoot + "/docs/postman/events-server.postman_collection.json"
+        let collection = try JSONParser().parse(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        let paths = try #require(OpenAPIDocument.make()["paths"]?.objectValue)
+        let items = try #require(collection["item"]?.arrayValue)
+
+        #expect(collection["info"]?["schema"] == "https://schema.getpostman.com/json/collection/v2.1.0/collection.json")
+        #expect(items.count >= 4)
+        let variables = Set(collection["variable"]?.arrayValue?.compactMap { $0["key"]?.stringValue } ?? [])
+        for name in ["baseUrl", "username", "password", "clientId", "clientSecret", "accessToken", "eventId"] {
+            #expect(variables.contains(name), "missing variable \(name)")
+        }
+        for item in items {
+            let request = try #require(item["request"])
+            let method = try #require(request["method"]?.stringValue).lowercased()
+            let segments = try #require(request["url"]?["path"]?.arrayValue).compactMap(\.stringValue)
+            // {{eventId}} stands where the route pattern has {eventId}.
+            let pattern = "/" + segments.map { $0.hasPrefix("{{") ? "{" + $0.dropFirst(2).dropLast(2) + "}" : $0 }
+                .joined(separator: "/")
+            #expect(paths[pattern]?[method] != nil, "\(method.uppercased()) \(pattern) is not a documented route")
+        }
+    }
+}
