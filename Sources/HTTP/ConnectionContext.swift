@@ -1,7 +1,7 @@
 import Telemetry
 
-/// What every connection of one event loop shares: settings, routes, the response encoder,
-/// metrics and the request id generator. Used only on that loop's thread.
+/// The objects every connection of one event loop shares: settings, routes, the response
+/// encoder, metrics and the request id generator. Used only on that loop's thread.
 final class ConnectionContext {
     let configuration: HTTPServerConfiguration
     let router: Router

@@ -1,7 +1,7 @@
 import Telemetry
 
 /// The protocol logic of one connection, without sockets: bytes in, requests to dispatch and
-/// response bytes out, in request order. The event loop does the system calls; tests drive
+/// response bytes out, in request order. The event loop makes the system calls. Tests drive
 /// this struct directly with any split of the input and a fake clock (`now` is monotonic
 /// milliseconds).
 struct ConnectionState {
@@ -13,7 +13,7 @@ struct ConnectionState {
         let sequence: Int
     }
 
-    /// What a timer check decided.
+    /// The outcome of a timer check.
     enum TimeoutOutcome: Equatable {
         case none
         /// Write what is queued (a 408 perhaps), then close.
@@ -101,8 +101,8 @@ struct ConnectionState {
         return shuttingDown && idle && parser.isIdle && input.count == inputOffset
     }
 
-    /// Whether the connection closes because of an answered error, so the loop lingers to let
-    /// the client read the response before the reset that unread input would cause.
+    /// Whether the connection closes after an error response. The loop then lingers, so the
+    /// client can read the response before unread input makes the kernel send a reset.
     var closesAfterError: Bool { closing }
 
     // MARK: - Input
@@ -113,13 +113,13 @@ struct ConnectionState {
         lastActivity = now
     }
 
-    /// Records EOF from the peer. Requests already received are still answered.
+    /// Records EOF from the peer. Requests already received still get their responses.
     mutating func receiveEOF() {
         readClosed = true
     }
 
     /// Parses the buffered input and returns the requests that are ready for their handlers.
-    /// Also answers what this layer rejects itself, queuing the bytes in `output`.
+    /// Requests this layer rejects itself get their error responses queued in `output`.
     mutating func process(now: Int64) -> [Dispatch] {
         var dispatches: [Dispatch] = []
         parsing: while !closing && slots.count < context.configuration.maxPipelinedRequests
@@ -318,7 +318,7 @@ struct ConnectionState {
             let request = HTTPRequest(method: head.method, target: head.target, path: target.path, query: target.query,
                                       version: head.version, headers: head.fields, body: [], requestID: requestID,
                                       remoteAddress: remoteAddress, pathParameters: parameters,
-                                      logger: context.logger.with("requestId", requestID))
+                                      logger: context.logger)
             if let filter = router.headFilter, let response = filter(request, route) {
                 return .failure(Rejection(response: response, closesConnection: false))
             }

@@ -276,7 +276,7 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    /// Answers a connection beyond `maxConnections` with a 503 and closes it.
+    /// Sends a 503 to a connection beyond `maxConnections` and closes it.
     private func rejectOverLimit(_ fd: Int32) {
         var output: [UInt8] = []
         let response = HTTPResponse.error(503, "the server has reached its limit of \(shared.configuration.maxConnections) connections; retry later or reuse a keep-alive connection",
@@ -425,8 +425,8 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Closes the socket. With `reset`, queued output is dropped and the peer gets a reset
-    /// (SO_LINGER with a zero timeout); otherwise the kernel would keep sending the queued bytes
-    /// to a client that stopped reading.
+    /// (SO_LINGER with a zero timeout), because a plain close would keep sending the queued
+    /// bytes to a client that stopped reading.
     private func closeNow(_ connection: Connection, reset: Bool = false) {
         guard connections.removeValue(forKey: connection.id) != nil else { return }
         if reset {

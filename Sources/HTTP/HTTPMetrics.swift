@@ -20,7 +20,7 @@ final class HTTPMetrics {
         self.registry = registry
     }
 
-    /// Counts one answered request. `route` is the matched pattern, or `unmatched`, so paths
+    /// Counts one request whose response was queued. `route` is the matched pattern, or `unmatched`, so paths
     /// with ids do not create a series each.
     func record(route: String, method: HTTPMethod, status: Int, seconds: Double) {
         let key = CounterKey(route: route, method: method.rawValue, status: status)
@@ -28,7 +28,7 @@ final class HTTPMetrics {
         if let existing = counters[key] {
             counter = existing
         } else {
-            counter = registry.counter("http_requests_total", help: "HTTP requests answered, by route pattern, method and status.",
+            counter = registry.counter("http_requests_total", help: "HTTP responses sent, by route pattern, method and status.",
                                        labels: [("route", route), ("method", method.rawValue), ("status", String(status))])
             counters[key] = counter
         }

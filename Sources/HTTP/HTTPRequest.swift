@@ -48,8 +48,11 @@ public struct HTTPRequest: Sendable {
     public var remoteAddress: String
     /// Values of the route pattern's `{name}` segments, percent-decoded.
     public var pathParameters: [String: String]
-    /// A logger that writes `requestId` on every line.
-    public var logger: Logger
+    /// The server's logger; `logger` adds the request id to it.
+    public var baseLogger: Logger
+    /// A logger that writes `requestId` on every line. Built on use, so requests whose
+    /// handlers do not log pay nothing for it.
+    public var logger: Logger { baseLogger.with("requestId", requestID) }
 
     public init(method: HTTPMethod, target: String, path: String, query: [(name: String, value: String)] = [],
                 version: HTTPVersion = .http11, headers: HTTPFields = HTTPFields(), body: [UInt8] = [],
@@ -65,10 +68,10 @@ public struct HTTPRequest: Sendable {
         self.requestID = requestID
         self.remoteAddress = remoteAddress
         self.pathParameters = pathParameters
-        self.logger = logger
+        self.baseLogger = logger
     }
 
-    /// Every value of the query parameter `name`.
+    /// Returns every value of the query parameter `name`, in order.
     public func queryValues(_ name: String) -> [String] {
         query.filter { $0.name == name }.map(\.value)
     }

@@ -82,7 +82,7 @@ public final class Responder: Sendable {
     }
 }
 
-/// A route handler. It runs on the connection's event-loop thread and must not block there:
-/// a handler that touches the database or waits for anything hands its work to a worker pool
-/// (see `Route.Execution`) and calls the responder from there.
+/// A route handler. Handlers of `.inline` routes run on the connection's event-loop thread and
+/// must not block. Handlers of `.blocking` routes run on the server's worker pool (see
+/// `Router.Execution`).
 public typealias HTTPHandler = @Sendable (HTTPRequest, Responder) -> Void

@@ -6,9 +6,9 @@ import Telemetry
 /// An HTTP/1.1 server: one epoll event-loop thread per configured loop, each with its own
 /// `SO_REUSEPORT` listening socket, plus a bounded worker pool for `.blocking` routes.
 ///
-/// Lifecycle: `start()` binds and returns the port; `shutdown()` stops accepting, lets
+/// Lifecycle: `start()` binds and returns the port. `shutdown()` stops accepting, lets
 /// in-flight requests finish until `shutdownDeadline`, closes idle connections and then runs
-/// the drain hooks; `waitUntilStopped()` blocks until that has finished.
+/// the drain hooks. `waitUntilStopped()` blocks until that has finished.
 public final class HTTPServer: Sendable {
     private enum Phase {
         case created
@@ -43,7 +43,7 @@ public final class HTTPServer: Sendable {
     public var port: Int? { state.withLock { $0.port } }
 
     /// Binds the listening sockets, starts the loops and the worker pool, and returns the port
-    /// (the ephemeral one when the configuration says 0).
+    /// (the ephemeral one when the configured port is 0).
     @discardableResult
     public func start() throws(HTTPServerError) -> Int {
         let configuration = shared.configuration
@@ -90,7 +90,7 @@ public final class HTTPServer: Sendable {
         registerGauges()
         if configuration.handlesSignals { installSignalHandlers() }
 
-        let shownHost = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+        let shownHost = configuration.host.utf8.contains(UInt8(ascii: ":")) ? "[\(configuration.host)]" : configuration.host
         shared.logger.info("listening on http://\(shownHost):\(port)", [
             ("eventLoops", String(configuration.eventLoopCount)), ("workers", String(configuration.workerThreadCount))])
         return port
@@ -148,7 +148,7 @@ public final class HTTPServer: Sendable {
     }
 
     /// Shuts down gracefully and returns when done: stops accepting, finishes in-flight requests
-    /// until `shutdownDeadline` (their responses say `Connection: close`), closes idle
+    /// until `shutdownDeadline` (their responses carry `Connection: close`), closes idle
     /// connections, stops the worker pool, then runs the drain hooks. A second call waits for
     /// the first. Must not be called from an `.inline` handler, which runs on an event loop
     /// that shutdown waits for.

@@ -15,16 +15,16 @@ public struct HTTPServerConfiguration: Sendable {
     /// Open connections across all loops. A connection accepted beyond it gets a 503 and is closed.
     public var maxConnections = 10_000
 
-    /// The longest request line, without its CRLF. Longer ones get 414.
+    /// The maximum request-line length, without its CRLF. Longer ones get 414.
     public var maxRequestLineBytes = 8_192
-    /// The size of the field section (every field line with its CRLF). Larger ones get 431.
+    /// The maximum size of the field section (every field line with its CRLF). Larger ones get 431.
     public var maxHeaderBytes = 32_768
-    /// The number of field lines in the header section. More get 431.
+    /// The maximum number of field lines in the header section. More get 431.
     public var maxHeaderCount = 100
-    /// The request body after any transfer coding and any `Content-Encoding: gzip` is removed.
-    /// Larger bodies get 413.
+    /// The maximum request body size after any transfer coding and any `Content-Encoding: gzip`
+    /// is removed. Larger bodies get 413.
     public var maxBodyBytes = 1_048_576
-    /// Requests read ahead on one connection while earlier ones are still being answered.
+    /// Requests read ahead on one connection while earlier ones still wait for responses.
     /// Reading stops while this many wait, so pipelining cannot grow memory without bound.
     public var maxPipelinedRequests = 16
 
@@ -41,7 +41,7 @@ public struct HTTPServerConfiguration: Sendable {
     public var workerThreadCount = 8
     /// `.blocking` requests waiting for a worker. A request beyond it gets 503 with `Retry-After`.
     public var workerQueueLimit = 1_024
-    /// Seconds that `Retry-After` asks a client to wait after a 503 for a full worker queue.
+    /// The `Retry-After` value, in seconds, of a 503 for a full worker queue or connection limit.
     public var retryAfterSeconds = 1
 
     /// Time `shutdown()` lets in-flight requests finish before it closes their connections.
@@ -85,7 +85,7 @@ public struct HTTPServerConfiguration: Sendable {
         try require((1...9).contains(compressionLevel), "compressionLevel must be between 1 and 9, got \(compressionLevel)")
     }
 
-    /// The number of online processors, at least 1.
+    /// Returns the number of online processors, at least 1.
     public static func onlineProcessorCount() -> Int {
         max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }

@@ -19,7 +19,7 @@ enum HTTPSyntax {
     @inline(__always)
     static func isTokenByte(_ byte: UInt8) -> Bool { tokenTable[Int(byte)] }
 
-    /// A byte allowed inside a field value: VCHAR, obs-text, SP or HTAB (RFC 9110 section 5.5).
+    /// Returns whether `byte` may appear in a field value: VCHAR, obs-text, SP or HTAB (RFC 9110 section 5.5).
     @inline(__always)
     static func isFieldValueByte(_ byte: UInt8) -> Bool {
         byte == tab || (byte >= 0x20 && byte != 0x7F)
@@ -28,7 +28,7 @@ enum HTTPSyntax {
     @inline(__always)
     static func isWhitespace(_ byte: UInt8) -> Bool { byte == space || byte == tab }
 
-    /// The value of a hexadecimal digit, or nil.
+    /// Returns the value of a hexadecimal digit, or nil.
     @inline(__always)
     static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
@@ -48,7 +48,7 @@ enum HTTPSyntax {
         String(decoding: text.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 
-    /// The elements of a comma-separated list (RFC 9110 section 5.6.1), trimmed, empty ones dropped.
+    /// Splits a comma-separated list (RFC 9110 section 5.6.1) into trimmed, non-empty elements.
     static func listElements(_ value: String) -> [Substring] {
         value.split(separator: ",", omittingEmptySubsequences: true)
             .map { $0.trimmingWhitespace() }
@@ -72,7 +72,7 @@ enum HTTPSyntax {
 }
 
 extension Substring {
-    /// The text without leading and trailing SP and HTAB (optional whitespace, OWS).
+    /// Returns the text without leading and trailing SP and HTAB (optional whitespace, OWS).
     func trimmingWhitespace() -> Substring {
         var result = self
         while let first = result.utf8.first, HTTPSyntax.isWhitespace(first) { result = result.dropFirst() }

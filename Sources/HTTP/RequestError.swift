@@ -1,5 +1,5 @@
-/// A request this layer rejects before any handler sees it: the status to answer and a message
-/// that says what is wrong and how to fix it. `closesConnection` is set for framing errors,
+/// A rejection of a request before any handler runs: the response status and a message that
+/// states what is wrong and how to fix it. `closesConnection` is set for framing errors,
 /// after which the rest of the byte stream cannot be trusted.
 struct RequestError: Error, Equatable, Sendable {
     let status: Int

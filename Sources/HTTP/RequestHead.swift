@@ -1,7 +1,7 @@
 /// A parsed request line and header section, with the framing and connection facts derived
 /// from its fields (RFC 9112 sections 6 and 9).
 struct RequestHead: Sendable {
-    /// How the message body is delimited (RFC 9112 section 6.3).
+    /// The delimiting of the message body (RFC 9112 section 6.3).
     enum Framing: Sendable, Equatable {
         case length(Int)
         case chunked

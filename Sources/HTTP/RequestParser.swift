@@ -5,7 +5,7 @@ import Glibc
 /// Feed it the unconsumed bytes of a connection and it returns how many it consumed and what it
 /// found: a complete head, then the complete body, then the next request's head. It keeps only
 /// the state of the message in progress, so any split of the same bytes into reads gives the
-/// same events. A failure is final: the connection must answer it and close.
+/// same events. A failure is final: the connection sends its error response and closes.
 struct RequestParser {
     struct Limits: Sendable {
         var requestLineBytes = 8_192
@@ -43,8 +43,8 @@ struct RequestParser {
         case failed(RequestError)
     }
 
-    /// Empty lines accepted before a request line (RFC 9112 section 2.2 asks servers to skip at
-    /// least one, which clients may send after a POST body).
+    /// Empty lines accepted before a request line. RFC 9112 section 2.2 tells servers to skip
+    /// at least one, because some clients send one after a POST body.
     private static let maxLeadingEmptyLines = 8
 
     let limits: Limits

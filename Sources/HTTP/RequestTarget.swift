@@ -1,9 +1,9 @@
 /// The path and query of a request-target (RFC 9112 section 3.2), split and percent-decoded.
 ///
 /// Path segments are decoded one by one, so `%2F` inside a segment stays part of that segment
-/// and never becomes a separator. Query names and values are decoded with `%HH` only: a bare
-/// `+` stays a literal `+` (RFC 3986 gives it no special meaning; send `%20` for a space), and
-/// `%2B` is also `+`.
+/// and never becomes a separator. Query names and values are decoded with `%HH` only, so a
+/// bare `+` stays a literal `+` and `%2B` is also `+`. RFC 3986 gives `+` no special meaning,
+/// and a client sends a space as `%20`.
 struct RequestTarget: Sendable, Equatable {
     enum Form: Sendable, Equatable {
         /// `/path?query`
@@ -33,7 +33,7 @@ struct RequestTarget: Sendable, Equatable {
         }
         var rest = Substring(target)
         var form = Form.origin
-        if !target.hasPrefix("/") {
+        if target.utf8.first != UInt8(ascii: "/") {
             let lowered = HTTPSyntax.lowercased(rest.prefix(8))
             guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else {
                 return .failure(RequestError(400, "the request-target \(HTTPSyntax.quoted(target.utf8)) is not a path; send a target that starts with / such as /api/v4.1/event", closesConnection: false))
@@ -47,7 +47,7 @@ struct RequestTarget: Sendable, Equatable {
                 rest = "/"
             }
         }
-        if rest.contains("#") {
+        if rest.utf8.contains(UInt8(ascii: "#")) {
             return .failure(RequestError(400, "the request-target contains a fragment (#); send the target without the fragment", closesConnection: false))
         }
 

@@ -2,7 +2,7 @@
 /// fields, then `Date`, `Content-Length`, `Connection`, `X-Request-ID`, and gzip coding when
 /// the client accepts it.
 struct ResponseEncoder {
-    /// What one encoded response contained, for the access log.
+    /// Facts about one encoded response, for the access log.
     struct Summary {
         var bodyBytes: Int
         /// Whether the connection must close after this response.

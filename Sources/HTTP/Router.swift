@@ -63,7 +63,6 @@ public struct Router: Sendable {
     }
 
     /// Finds the route for `method` and path segments that were percent-decoded one by one.
-    /// A known path answers OPTIONS with its methods when no OPTIONS route is registered.
     public func match(_ method: HTTPMethod, segments: [String]) -> Match {
         var allowed: [HTTPMethod] = []
         for route in routes {

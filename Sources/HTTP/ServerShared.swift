@@ -1,7 +1,7 @@
 import Synchronization
 import Telemetry
 
-/// What the event loops of one server share across threads.
+/// The state that the event loops of one server share across threads.
 final class ServerShared: Sendable {
     let configuration: HTTPServerConfiguration
     let router: Router

@@ -2,7 +2,7 @@ import Foundation
 
 /// A fixed set of threads that run `.blocking` handlers, so a handler that waits on the
 /// database never stalls an event loop. The queue is bounded: `submit` returns false when
-/// `queueLimit` jobs already wait for a free thread, and the caller answers 503.
+/// `queueLimit` jobs already wait for a free thread, and the caller then responds with 503.
 final class WorkerPool: @unchecked Sendable {
     // Every stored property below is guarded by `condition`.
     private let condition = NSCondition()
@@ -37,7 +37,7 @@ final class WorkerPool: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         let waiting = jobs.count - jobsHead
-        // Jobs that an idle thread picks up at once never wait, so they do not count.
+        // Up to `idleThreads` jobs are taken by a thread at once, so they do not count as waiting.
         guard !stopping, waiting < queueLimit + idleThreads else { return false }
         jobs.append(job)
         condition.signal()

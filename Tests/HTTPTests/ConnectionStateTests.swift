@@ -2,8 +2,8 @@ import Testing
 import Telemetry
 @testable import HTTP
 
-/// The connection state machine without sockets: bytes in, dispatches and response bytes out,
-/// with a fake clock in milliseconds.
+/// Tests of the connection state machine without sockets: bytes in, dispatches and response
+/// bytes out, with a fake clock in milliseconds.
 @Suite struct ConnectionStateTests {
     static func makeState(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }) -> ConnectionState {
         var configuration = HTTPServerConfiguration()

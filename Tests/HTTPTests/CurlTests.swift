@@ -2,8 +2,8 @@ import Foundation
 import Testing
 @testable import HTTP
 
-/// The server as curl sees it: verbose output, compression, HTTP/1.0, 100-continue and a
-/// gzip-encoded upload.
+/// The server checked with real curl: verbose output, compression, HTTP/1.0, 100-continue and
+/// a gzip-encoded upload.
 @Suite struct CurlTests {
     struct CurlResult {
         var status: Int32
@@ -82,7 +82,7 @@ import Testing
         #expect(result.verbose.contains("< HTTP/1.1 100 Continue"))
         #expect(result.verbose.contains("< HTTP/1.1 201 Created"))
         #expect(result.output == #"{"length":10000}"#)
-        // curl waits a second for a 100 that never comes; the answer must come well before.
+        // curl waits a second for a 100 that never comes, so the response must arrive well before.
         #expect(result.seconds < 0.9)
     }
 

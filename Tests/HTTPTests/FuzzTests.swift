@@ -25,7 +25,7 @@ struct SplitMix64: RandomNumberGenerator {
         request(["POST /events HTTP/1.1", "Host: a", "Transfer-Encoding: chunked"], body: "5;x=y\r\nhello\r\n6\r\n world\r\n0\r\nT: v\r\n\r\n"),
         request(["GET /query?a=1&b=%2B HTTP/1.0", "Connection: keep-alive"]),
         request(["POST /events HTTP/1.1", "Host: a", "Expect: 100-continue", "Content-Length: 3"], body: "abc"),
-        // No HEAD: its answers have a Content-Length and no body, which a reader that does not
+        // No HEAD: its responses have a Content-Length and no body, which a reader that does not
         // know the request method cannot frame. HEAD framing has its own tests.
         request(["GET /big HTTP/1.1", "Host: a", "Accept-Encoding: gzip;q=0.5, identity;q=0"]),
         request(["OPTIONS * HTTP/1.1", "Host: a"]),

@@ -84,7 +84,9 @@ import Testing
         #expect(try ProtocolTests.exchange(server, request(["GET /hello HTTP/1.1", "Host: a", "X-Request-ID: \(valid)"])).headers["X-Request-ID"] == valid)
         for invalid in ["has space", "semi;colon", String(repeating: "x", count: 129), "ünïcode", ""] {
             let id = try ProtocolTests.exchange(server, request(["GET /hello HTTP/1.1", "Host: a", "X-Request-ID: \(invalid)"])).headers["X-Request-ID"]
-            #expect(id != nil && id != invalid && !(id ?? "").isEmpty, "\(invalid)")
+            #expect(id != nil, "\(invalid)")
+            #expect(id != invalid, "\(invalid)")
+            #expect(!(id ?? "").isEmpty, "\(invalid)")
         }
         let first = try ProtocolTests.exchange(server, request(["GET /hello HTTP/1.1", "Host: a"])).headers["X-Request-ID"]
         let second = try ProtocolTests.exchange(server, request(["GET /hello HTTP/1.1", "Host: a"])).headers["X-Request-ID"]
