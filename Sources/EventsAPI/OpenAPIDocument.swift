@@ -27,7 +27,7 @@ public enum OpenAPIDocument {
         return .object(document)
     }
 
-    /// The compact JSON text of `make(serverURL:)`.
+    /// Encodes `make(serverURL:)` as compact JSON.
     public static func encoded(serverURL: String? = nil) -> [UInt8] {
         JSONWriter.encode(make(serverURL: serverURL))
     }
@@ -46,7 +46,7 @@ enum OpenAPIBuilder {
         ["application/json": ["schema": reference(schema)]]
     }
 
-    /// A response with a JSON body of `schema`, or none when `schema` is nil.
+    /// Makes a response object with a JSON body of `schema`, or without a body when `schema` is nil.
     static func response(_ description: String, _ schema: String? = nil, headers: JSONValue? = nil) -> JSONValue {
         var object = JSONObject([("description", .string(description))])
         if let schema { object["content"] = jsonContent(schema) }
@@ -54,7 +54,7 @@ enum OpenAPIBuilder {
         return .object(object)
     }
 
-    /// The Fluent error body response for `status`.
+    /// Makes a response object whose body is the Fluent error body.
     static func error(_ description: String) -> JSONValue {
         response(description, "Error")
     }

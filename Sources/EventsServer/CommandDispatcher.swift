@@ -15,7 +15,7 @@ enum CommandDispatcher {
                 run: UsersCommand.run),
         Command(name: "validate-workflow", summary: "Check workflow files without starting the server.",
                 run: ValidateWorkflowCommand.run),
-        Command(name: "healthcheck", summary: "Request GET /health from the configured server; exit 0 when it answers 200.",
+        Command(name: "healthcheck", summary: "Request GET /health from the configured server; exit 0 when it responds 200.",
                 run: HealthcheckCommand.run),
         Command(name: "backup", summary: "Copy the database, while the server runs, to a file (SQLite online backup).",
                 run: BackupCommand.run),

@@ -10,7 +10,7 @@ struct CredentialCheck {
     static let demoPassword = "demo"
 
     let directory: UserDirectory
-    /// Where the users came from, for messages: a file path or `EVENTS_USERS_JSON`.
+    /// The source of the users, for messages: a file path or `EVENTS_USERS_JSON`.
     let origin: String
     let userCount: Int
     let clientCount: Int

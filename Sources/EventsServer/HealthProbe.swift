@@ -12,7 +12,7 @@ struct HealthProbe {
     let port: Int
     let timeoutSeconds: Int
 
-    /// Sends `GET path` and returns the status code of the answer.
+    /// Sends `GET path` and returns the status code of the response.
     func get(path: String) throws(ProbeError) -> Int {
         let socket = try connect()
         defer { close(socket) }
@@ -34,7 +34,7 @@ struct HealthProbe {
             if count == 0 { break }
             guard count > 0 else {
                 let reason = errno == EAGAIN ? "timed out after \(timeoutSeconds) s" : String(cString: strerror(errno))
-                throw ProbeError(description: "reading the answer failed: \(reason)")
+                throw ProbeError(description: "reading the response failed: \(reason)")
             }
             received.append(contentsOf: buffer[0..<count])
         }
@@ -42,7 +42,7 @@ struct HealthProbe {
         let statusLine = String(decoding: received.prefix { $0 != 0x0D && $0 != 0x0A }, as: UTF8.self)
         let parts = statusLine.split(separator: " ", maxSplits: 2)
         guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]) else {
-            throw ProbeError(description: "the answer is not HTTP: \"\(statusLine.prefix(80))\"")
+            throw ProbeError(description: "the response is not HTTP: \"\(statusLine.prefix(80))\"")
         }
         return status
     }

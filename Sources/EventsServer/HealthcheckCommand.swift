@@ -9,12 +9,12 @@ enum HealthcheckCommand {
         Usage: events-server healthcheck [--ready] [--timeout SECONDS] [--host HOST] [--port PORT] [--config DIR]
 
         Sends GET /health to the server at the configured host and port (server.json, EVENTS_HOST
-        and EVENTS_PORT, or the flags) and exits 0 when it answers 200, 1 otherwise. A server
+        and EVENTS_PORT, or the flags) and exits 0 when it responds 200, 1 otherwise. A server
         listening on 0.0.0.0 or :: is reached on 127.0.0.1 or ::1.
 
           --ready            Request GET /ready instead: database writable, workflows loaded,
                              queue running. Default: GET /health (the process serves).
-          --timeout SECONDS  Time allowed to connect and get the answer. Unit: seconds. Default: 3.
+          --timeout SECONDS  Time allowed to connect and read the response. Unit: seconds. Default: 3.
           --host HOST        Server address. Default: 127.0.0.1. Environment: EVENTS_HOST.
           --port PORT        Server port. Default: 8080. Environment: EVENTS_PORT.
           --config DIR       Config directory holding server.json. Default: Config. Environment: EVENTS_CONFIG.
@@ -49,7 +49,7 @@ enum HealthcheckCommand {
         do {
             let status = try HealthProbe(host: host, port: settings.port, timeoutSeconds: timeout).get(path: path)
             guard status == 200 else {
-                CommandOutput.error("GET \(path) on \(host):\(settings.port) answered \(status)")
+                CommandOutput.error("GET \(path) on \(host):\(settings.port) responded \(status)")
                 return ExitStatus.failure
             }
             return ExitStatus.success

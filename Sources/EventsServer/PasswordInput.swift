@@ -9,7 +9,7 @@ enum PasswordInput {
         let description: String
     }
 
-    /// Returns the password. On a terminal it asks twice and requires both to match.
+    /// Returns the password. On a terminal it prompts twice and requires both entries to match.
     static func read(label: String) throws(InputError) -> String {
         let password: String
         if isatty(STDIN_FILENO) == 1 {

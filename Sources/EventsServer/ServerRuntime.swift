@@ -172,7 +172,7 @@ final class ServerRuntime {
             done.signal()
         })
         guard done.wait(timeout: .now() + .seconds(timeoutSeconds)) == .success else {
-            return "the database writer did not answer within \(timeoutSeconds) s"
+            return "the database writer did not respond within \(timeoutSeconds) s"
         }
         return outcome.get()
     }

@@ -97,7 +97,7 @@ struct ServerSettings: Sendable {
                 summary: "Threads that run the handlers that read the database or hash passwords.",
                 apply: { $0.workerThreads = $1.integerValue }, read: { .integer($0.workerThreads) }),
         Setting(key: "workerQueueLimit", kind: .integer(1...1_000_000, unit: "requests"),
-                summary: "Requests that may wait for a worker thread; past it the server answers 503 with Retry-After.",
+                summary: "Requests that may wait for a worker thread; past it the server responds 503 with Retry-After.",
                 apply: { $0.workerQueueLimit = $1.integerValue }, read: { .integer($0.workerQueueLimit) }),
         Setting(key: "maxConnections", kind: .integer(1...1_000_000, unit: "connections"),
                 summary: "Open client connections; new ones wait in the listen backlog past it.",
@@ -146,7 +146,7 @@ struct ServerSettings: Sendable {
                 apply: { $0.syncTimeout = $1.integerValue }, read: { .integer($0.syncTimeout) }),
     ]
 
-    /// The setting with `key`, or nil.
+    /// Returns the setting with `key`, or nil.
     static func setting(forKey key: String) -> Setting? {
         table.first { $0.key == key }
     }

@@ -93,7 +93,7 @@ enum SettingKind: Sendable {
 struct Setting: Sendable {
     let key: String
     let kind: SettingKind
-    /// What the setting sets, for `--help` and the configuration reference.
+    /// The description of the value for `--help` and the configuration reference.
     let summary: String
     /// Describes the default when it is not a fixed value (a path inside the config directory).
     let defaultDescription: String?

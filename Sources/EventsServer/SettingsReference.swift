@@ -3,7 +3,7 @@ import Foundation
 /// Text generated from `ServerSettings.table`: the options part of `serve --help` and the
 /// Markdown table of `docs/operations.md`, so the two never disagree.
 enum SettingsReference {
-    /// One block per setting: flag, variable, file key, then what it sets, its unit and default.
+    /// Writes one block per setting: flag, variable, file key, then what it sets, its unit and default.
     static func helpText() -> String {
         var text = ""
         for setting in ServerSettings.table {
@@ -18,7 +18,7 @@ enum SettingsReference {
         return text
     }
 
-    /// The configuration reference as a Markdown table.
+    /// Writes the configuration reference as a Markdown table.
     static func markdownTable() -> String {
         var text = "| server.json key | flag | environment variable | unit | default | sets |\n"
         text += "|---|---|---|---|---|---|\n"

@@ -66,7 +66,7 @@ struct SettingsResolver {
         return (settings, origins)
     }
 
-    /// The members of `server.json`, or none when the file does not exist.
+    /// Reads the members of `server.json`, or returns none when the file does not exist.
     private func readServerFile() throws(SettingError) -> [(String, JSONValue)] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: configDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {

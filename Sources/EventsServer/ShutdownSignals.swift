@@ -4,8 +4,8 @@ import Glibc
 import Telemetry
 
 /// Turns SIGTERM and SIGINT into one call of a graceful shutdown. A second signal while the
-/// shutdown runs ends the process at once with status 130, for an operator who cannot wait;
-/// every event acknowledged with a 2xx is already committed, so nothing acknowledged is lost.
+/// shutdown runs ends the process at once with status 130, for an operator who cannot wait.
+/// Nothing acknowledged is lost then, because every event acknowledged with a 2xx is already committed.
 final class ShutdownSignals {
     private final class Received: Sendable {
         let flag = Atomic<Bool>(false)
@@ -19,7 +19,7 @@ final class ShutdownSignals {
         let received = Received()
         var sources: [any DispatchSourceSignal] = []
         for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
-            // The default action would end the process before the dispatch source sees it.
+            // The default action would end the process before the dispatch source receives the signal.
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler {

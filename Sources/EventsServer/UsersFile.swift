@@ -42,9 +42,9 @@ struct UsersFile {
 
     var clients: [JSONObject] { (document["clients"]?.arrayValue ?? []).compactMap(\.objectValue) }
 
-    /// Adds the user or replaces its hash; `retailers` nil keeps the current scope of an existing
-    /// user (account-wide for a new one), an empty list makes it account-wide.
-    /// Returns true when the user is new.
+    /// Adds the user or replaces its hash, and returns true when the user is new. With
+    /// `retailers` nil an existing user keeps its scope and a new one is account-wide. An empty
+    /// list makes the user account-wide.
     mutating func setUser(_ username: String, passwordHash: String, retailers: [String]?) -> Bool {
         var list = users
         let index = list.firstIndex { $0["username"]?.stringValue == username }
@@ -78,7 +78,7 @@ struct UsersFile {
 
     /// Checks the document with the server's own parser, then replaces the file atomically
     /// (write beside it, fsync, rename). A new file is readable by its owner only, since it
-    /// holds password hashes; an existing file keeps its permissions.
+    /// contains password hashes; an existing file keeps its permissions.
     func save() throws(SettingError) {
         let text = PrettyJSON.encode(.object(document))
         do {
