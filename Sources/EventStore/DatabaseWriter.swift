@@ -31,7 +31,7 @@ public enum DatabaseWriterError: Error, CustomStringConvertible {
 /// queues up for the next group, so concurrent writers share one fsync (group commit).
 ///
 /// When the writer has been idle for `idleCheckpointDelay`, it runs a TRUNCATE checkpoint so
-/// the WAL file shrinks back; under load `wal_autocheckpoint` keeps running PASSIVE ones.
+/// the WAL file shrinks back. Under load, `wal_autocheckpoint` runs PASSIVE ones after commits.
 public final class DatabaseWriter: Sendable {
     /// Tuning of the writer.
     public struct Configuration: Sendable {
@@ -55,8 +55,8 @@ public final class DatabaseWriter: Sendable {
         }
     }
 
-    /// What a work item left to do after the commit: report its own result, or, when the
-    /// whole group failed to commit, the group's error.
+    /// The rest of a work item after the commit: reporting its own result, or the group's
+    /// error when the whole group failed to commit.
     private struct Completion: Sendable {
         let succeeded: Bool
         let finish: @Sendable ((any Error)?) -> Void
@@ -214,7 +214,7 @@ public final class DatabaseWriter: Sendable {
             try connection.execute("BEGIN IMMEDIATE")
         } catch {
             failedCommits.increment()
-            logger.error("cannot begin a write transaction", [("error", "\(error)"), ("items", String(batch.count))])
+            logger.error("failed to begin a write transaction", [("error", "\(error)"), ("items", String(batch.count))])
             for item in batch { item.fail(error) }
             return
         }
@@ -272,8 +272,8 @@ public final class DatabaseWriter: Sendable {
         }
     }
 
-    /// Copies the WAL into the database and truncates it to zero bytes, unless a reader still
-    /// uses part of it; then SQLite copies what it can and the next idle period tries again.
+    /// Copies the WAL into the database and truncates it to zero bytes. When a reader still uses
+    /// part of the WAL, SQLite copies what it can and the next idle period tries again.
     private func checkpointWhenIdle() {
         // A busy timeout of 0 keeps the writer from waiting on readers here.
         connection.setBusyTimeout(milliseconds: 0)

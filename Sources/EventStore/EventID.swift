@@ -5,8 +5,8 @@ import Telemetry
 ///
 /// The first 48 bits are the Unix time in milliseconds, so ids sort by creation time as text.
 /// Within one millisecond the 12-bit `rand_a` field is a counter started at a random value
-/// (RFC 9562 section 6.2, method 1), so ids made by one process also sort in creation order;
-/// when the counter runs out the timestamp is advanced by one millisecond instead of repeating.
+/// (RFC 9562 section 6.2, method 1), so ids made by one process also sort in creation order.
+/// When the counter runs out, the timestamp moves one millisecond ahead instead of repeating.
 public enum EventID {
     private struct State {
         var lastMilliseconds: Int64 = 0
@@ -66,7 +66,7 @@ public enum EventID {
         return true
     }
 
-    /// The epoch milliseconds carried by a UUIDv7, or nil for another text.
+    /// Returns the epoch milliseconds carried by a UUIDv7, or nil for another text.
     public static func milliseconds(of id: String) -> Int64? {
         guard isValid(id) else { return nil }
         let hex = id.replacingHyphens().prefix(12)

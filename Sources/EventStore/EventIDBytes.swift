@@ -2,7 +2,7 @@
 enum EventIDBytes {
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    /// The 16 bytes of a canonical lowercase UUID, or nil when `text` is not one.
+    /// Returns the 16 bytes of a canonical lowercase UUID, or nil when `text` is not one.
     static func bytes(_ text: String) -> [UInt8]? {
         guard EventID.isValid(text) else { return nil }
         var bytes = [UInt8]()

@@ -22,7 +22,7 @@ extension EventRecords {
         return EventPage(start: query.start, results: events, hasMore: hasMore)
     }
 
-    /// The SQL and parameters for `query`: the first filter in preference order picks the index.
+    /// Builds the SQL and parameters for `query`. The first filter in preference order picks the index.
     static func listStatement(_ query: EventQuery) -> (sql: String, values: [SQLiteValue]) {
         var conditions: [String] = []
         var values: [SQLiteValue] = []
@@ -67,7 +67,7 @@ extension EventRecords {
         if !conditions.isEmpty {
             sql += " WHERE " + conditions.joined(separator: " AND ")
         }
-        // One row more than the page tells whether another page follows.
+        // Reading one row more than the page shows whether another page follows.
         sql += " ORDER BY generated_on DESC, id DESC LIMIT ? OFFSET ?"
         values.append(.integer(Int64(query.count) + 1))
         values.append(.integer(Int64(query.start)))
@@ -96,7 +96,7 @@ extension EventRecords {
 }
 
 extension EventRecords {
-    /// The SQL and parameters of a list query, for tests that check its query plan.
+    /// Builds the SQL and parameters of a list query, for tests that check its query plan.
     public static func listStatementForTesting(_ query: EventQuery) -> (sql: String, values: [SQLiteValue]) {
         listStatement(query)
     }

@@ -3,7 +3,6 @@ import Telemetry
 
 /// Turns a row selected with `EventRecords.columns` into an `Event` or into the API's JSON.
 enum EventRow {
-    static let idColumn: Int32 = 0
     static let retailerIdColumn: Int32 = 4
 
     static func decode(_ row: SQLiteStatement) throws -> Event {

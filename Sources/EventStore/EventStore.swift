@@ -4,9 +4,9 @@ import Telemetry
 
 /// The event database: one SQLite file in WAL mode, one writer and a pool of readers.
 ///
-/// Writes go through `writer` (group commit, `synchronous=FULL`); reads run on read-only
-/// connections, one per concurrent reader, so a long read never blocks the writer and a write
-/// never blocks readers (https://sqlite.org/wal.html#concurrency).
+/// Writes go through `writer` (group commit, `synchronous=FULL`). Reads run on read-only
+/// connections, one per concurrent reader, so in WAL mode a read never blocks the writer and a
+/// write never blocks readers (https://sqlite.org/wal.html#concurrency).
 public final class EventStore: Sendable {
     /// Tuning of the store.
     public struct Configuration: Sendable {
@@ -15,8 +15,10 @@ public final class EventStore: Sendable {
         public var walAutocheckpointPages = 1000
         /// Size the WAL file is truncated to after a checkpoint resets it, in bytes.
         public var journalSizeLimitBytes = 64 * 1024 * 1024
-        /// Page cache per connection, in KiB.
-        public var cacheSizeKiB = 8 * 1024
+        /// Page cache of the write connection, in KiB.
+        public var writerCacheSizeKiB = 8 * 1024
+        /// Page cache of each read-only connection, in KiB.
+        public var readerCacheSizeKiB = 2 * 1024
         /// Read-only connections kept open for reuse; more are opened when more threads read at once.
         public var maximumIdleReaders = 16
 
@@ -47,7 +49,7 @@ public final class EventStore: Sendable {
         try connection.execute("PRAGMA foreign_keys = ON")
         try connection.execute("PRAGMA wal_autocheckpoint = \(configuration.walAutocheckpointPages)")
         try connection.execute("PRAGMA journal_size_limit = \(configuration.journalSizeLimitBytes)")
-        try connection.execute("PRAGMA cache_size = -\(configuration.cacheSizeKiB)")
+        try connection.execute("PRAGMA cache_size = -\(configuration.writerCacheSizeKiB)")
         try Migrations.apply(to: connection)
 
         writer = DatabaseWriter(connection: connection, configuration: configuration.writer, logger: logger)
@@ -59,7 +61,7 @@ public final class EventStore: Sendable {
     }
 
     /// Runs `body` with a read-only connection inside one read transaction, so every statement
-    /// in it sees the same snapshot. Call it from worker threads, never from an event-loop thread.
+    /// in it reads the same snapshot. Call it from worker threads, never from an event-loop thread.
     public func read<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
         let connection = try checkOutReader()
         defer { checkIn(connection) }
@@ -88,7 +90,7 @@ public final class EventStore: Sendable {
         }
         let connection = try SQLiteConnection(path: path, readOnly: true)
         connection.setBusyTimeout(milliseconds: EventStore.busyTimeoutMilliseconds)
-        try connection.execute("PRAGMA cache_size = -\(configuration.cacheSizeKiB)")
+        try connection.execute("PRAGMA cache_size = -\(configuration.readerCacheSizeKiB)")
         return connection
     }
 

@@ -1,6 +1,6 @@
 import HTTP
 
-/// An error answered with Fluent's error body, `{"errors":[{"code":"<status>","message":...}]}`.
+/// An error sent with Fluent's error body, `{"errors":[{"code":"<status>","message":...}]}`.
 public struct APIError: Error, Sendable, CustomStringConvertible {
     public var status: Int
     public var message: String

@@ -3,7 +3,7 @@ import Foundation
 
 /// The few libcrypto primitives the API needs: SHA-256, random bytes, constant-time comparison.
 enum Crypto {
-    /// The SHA-256 digest of `bytes`.
+    /// Returns the SHA-256 digest of `bytes`.
     static func sha256(_ bytes: [UInt8]) -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
@@ -17,8 +17,8 @@ enum Crypto {
     static func randomBytes(_ count: Int) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         guard RAND_bytes(&bytes, Int32(count)) == 1 else {
-            // RAND_bytes fails only when the CSPRNG cannot be seeded; issuing a predictable
-            // token or salt would be worse than stopping.
+            // RAND_bytes fails when the CSPRNG cannot be seeded (OpenSSL 3 RAND_bytes(3)).
+            // Issuing a predictable token or salt would be worse than stopping.
             fatalError("RAND_bytes failed: libcrypto's random generator is not seeded")
         }
         return bytes

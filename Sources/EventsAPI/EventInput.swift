@@ -5,9 +5,9 @@ import Telemetry
 /// A posted event body, validated: the flat shape of Fluent's `POST /event/async` and
 /// `POST /event/sync`.
 ///
-/// Parsing is strict: the JSON parser rejects duplicate keys, invalid UTF-8, lone surrogates,
-/// numbers out of range and nesting deeper than `maximumDepth`; unknown fields and wrong types
-/// are rejected too. Every error is a 400 whose message names the JSON path and what is expected.
+/// Parsing is strict. The JSON parser rejects duplicate keys, invalid UTF-8, lone surrogates,
+/// numbers out of range and nesting deeper than `maximumDepth`, and this type rejects unknown
+/// fields and wrong types. Every error is a 400 whose message names the JSON path and what is expected.
 public struct EventInput: Sendable, Equatable {
     /// The maximum nesting of arrays and objects in a body, counting the body itself as 1.
     public static let maximumDepth = JSONParser.defaultMaximumDepth

@@ -4,9 +4,9 @@ import Telemetry
 /// The query parameters of `GET /api/v4.1/event`, validated into an `EventQuery`.
 ///
 /// Anything doubtful is a 400 that names the parameter and shows an accepted value, never a
-/// silently widened search: an unknown or repeated parameter, an empty value, a `start` or
-/// `count` that is not a whole number in range, an unparsable time, `from` after `to`, or an
-/// `eventType` or `eventStatus` that no event can have.
+/// silently widened search. That covers an unknown or repeated parameter, an empty value, a
+/// `start` or `count` that is not a whole number in range, an unparsable time, `from` after `to`,
+/// and an `eventType` or `eventStatus` that no event can have.
 public enum EventListParameters {
     public static let defaultCount = 100
     public static let maximumCount = 5000
@@ -32,7 +32,7 @@ public enum EventListParameters {
 
     static let otherNames = ["from", "to", "start", "count"]
 
-    /// Validates `query` and returns the search it asks for, limited to what `user` may read.
+    /// Validates `query` and returns the search it requests, limited to what `user` may read.
     /// - Parameter now: epoch milliseconds, the end of the default 30-day window.
     /// - Throws: `APIError` 400 for invalid parameters, 403 for a retailer the user may not read.
     public static func parse(_ query: [(name: String, value: String)], user: AuthenticatedUser,

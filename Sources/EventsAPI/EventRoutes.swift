@@ -7,7 +7,7 @@ import Telemetry
 /// The Events API: `POST /api/v4.1/event/async`, `GET /api/v4.1/event/{eventId}` and
 /// `GET /api/v4.1/event`.
 ///
-/// A POST is parsed on the event-loop thread and handed to the database writer; the response is
+/// A POST is parsed on the event-loop thread and handed to the database writer. The response is
 /// sent from the writer's completion once the event is durable, so no worker thread waits on a
 /// commit. GETs read on the server's worker pool.
 public struct EventRoutes: Sendable {
@@ -110,13 +110,13 @@ public struct EventRoutes: Sendable {
             case .success(.conflict):
                 responder.send(APIError(409, "Idempotency-Key \"\(idempotencyKey ?? "")\" was already used with a different body in the last 24 hours: send a new key for a new event, or the same body to repeat the first request").response)
             case .failure(let error):
-                log.error("cannot store an event", [("eventId", event.id), ("error", "\(error)")])
+                log.error("failed to store an event", [("eventId", event.id), ("error", "\(error)")])
                 responder.send(APIError.internalError(requestID: request.requestID).response)
             }
         })
     }
 
-    /// `{"eventId":…,"entityId":…,"eventStatus":…}`, the answer to an accepted POST.
+    /// Encodes `{"eventId":…,"entityId":…,"eventStatus":…}`, the response to an accepted POST.
     static func acceptedBody(_ event: Event) -> [UInt8] {
         JSONWriter.encode([
             "eventId": .string(event.id),
@@ -129,7 +129,7 @@ public struct EventRoutes: Sendable {
         HTTPFields([("Location", basePath + "/" + eventID)])
     }
 
-    /// The `Idempotency-Key` field: at most one, 1 to 255 visible ASCII characters.
+    /// Reads the `Idempotency-Key` field: at most one, of 1 to 255 visible ASCII characters.
     static func idempotencyKey(_ request: HTTPRequest) throws(APIError) -> String? {
         let values = request.headers.values("Idempotency-Key")
         guard let key = values.first else { return nil }
@@ -143,7 +143,7 @@ public struct EventRoutes: Sendable {
         return key
     }
 
-    /// Expired idempotency keys are deleted at most once a minute, inside a POST's transaction.
+    /// Returns the cutoff for deleting expired idempotency keys, at most once a minute, else nil.
     private func purgeCutoff(now: Int64) -> Int64? {
         let last = lastIdempotencyPurge.milliseconds.load(ordering: .relaxed)
         guard now - last >= 60_000 else { return nil }
@@ -166,14 +166,14 @@ public struct EventRoutes: Sendable {
 
         do {
             let found = try store.read { try EventRecords.fetchJSON(id: eventID, on: $0) }
-            // Another retailer's event is answered like a missing one, so its existence stays hidden.
+            // Another retailer's event gets the same 404 as a missing one, so its existence stays hidden.
             guard let found, user.canAccess(retailerId: found.retailerId) else {
                 responder.send(APIError.notFound("event \(eventID) not found").response)
                 return
             }
             responder.send(.json(200, bytes: found.json))
         } catch {
-            logger.error("cannot read an event", [("requestId", request.requestID), ("eventId", eventID), ("error", "\(error)")])
+            logger.error("failed to read an event", [("requestId", request.requestID), ("eventId", eventID), ("error", "\(error)")])
             responder.send(APIError.internalError(requestID: request.requestID).response)
         }
     }
@@ -202,7 +202,7 @@ public struct EventRoutes: Sendable {
             body.append(contentsOf: "]}".utf8)
             responder.send(.json(200, bytes: body))
         } catch {
-            logger.error("cannot list events", [("requestId", request.requestID), ("error", "\(error)")])
+            logger.error("failed to list events", [("requestId", request.requestID), ("error", "\(error)")])
             responder.send(APIError.internalError(requestID: request.requestID).response)
         }
     }

@@ -3,9 +3,9 @@ import Telemetry
 
 /// Slows down and then rejects repeated failed logins, per username and per client address.
 ///
-/// Within `window`, the first `freeFailures` failures of a key cost nothing; each later one
-/// delays the next answer by `delayStep` more (up to `maximumDelay`); from `rejectAfter`
-/// failures on, requests are answered 429 without checking the password until the window,
+/// Within the window, the first `freeFailures` failures of a key cost nothing. Each later one
+/// delays the next response by `delayStepMilliseconds` more, up to `maximumDelayMilliseconds`.
+/// From `rejectAfter` failures on, requests get 429 without a password check until the window,
 /// counted from the first failure, ends. A successful login clears the username's count but
 /// not the address's, so one valid account cannot reset an address that is guessing others.
 ///
@@ -26,11 +26,11 @@ public final class LoginThrottle: Sendable {
         public init() {}
     }
 
-    /// What to do with a login request before its credentials are checked.
+    /// The action for a login request, decided before its credentials are checked.
     public enum Decision: Sendable, Equatable {
-        /// Check the credentials, then answer after `delayMilliseconds`.
+        /// Check the credentials, then respond after `delayMilliseconds`.
         case proceed(delayMilliseconds: Int)
-        /// Answer 429 with `Retry-After` in seconds.
+        /// Respond 429 with `Retry-After` in seconds.
         case reject(retryAfterSeconds: Int)
     }
 

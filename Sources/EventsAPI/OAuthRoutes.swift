@@ -41,8 +41,8 @@ public struct OAuthRoutes: Sendable {
         }
 
         guard parameters["grant_type"] == "password" else {
-            let given = parameters["grant_type"].map { "\"\($0)\"" } ?? "none"
-            responder.send(oauthError(400, "unsupported_grant_type", "grant_type must be password, got \(given)"))
+            let grantType = parameters["grant_type"].map { "\"\($0)\"" } ?? "none"
+            responder.send(oauthError(400, "unsupported_grant_type", "grant_type must be password, got \(grantType)"))
             return
         }
         for name in ["username", "password", "client_id", "client_secret"] where (parameters[name] ?? "").isEmpty {
@@ -100,7 +100,7 @@ public struct OAuthRoutes: Sendable {
                 ]
                 sendAfter(delay, .json(200, body, headers: OAuthRoutes.noStoreHeaders), responder)
             case .failure(let error):
-                logger.error("cannot store a new token", [("username", username), ("error", "\(error)")])
+                logger.error("failed to store a new token", [("username", username), ("error", "\(error)")])
                 responder.send(APIError.internalError(requestID: request.requestID).response)
             }
         }
@@ -134,7 +134,7 @@ public struct OAuthRoutes: Sendable {
         HTTPFields([("Cache-Control", "no-store"), ("Pragma", "no-cache")])
     }
 
-    /// An OAuth error body (RFC 6749 section 5.2): `{"error":..., "error_description":...}`.
+    /// Makes an OAuth error response (RFC 6749 section 5.2): `{"error":..., "error_description":...}`.
     private func oauthError(_ status: Int, _ code: String, _ description: String) -> HTTPResponse {
         .json(status, ["error": .string(code), "error_description": .string(description)], headers: OAuthRoutes.noStoreHeaders)
     }

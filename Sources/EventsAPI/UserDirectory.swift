@@ -14,8 +14,8 @@ import JSON
 /// }
 /// ```
 ///
-/// A user without `retailers` is account-wide; one with `retailers` sees and posts events of
-/// those retailers only. Hashes are made by `PasswordHash.make(password:)`.
+/// A user without `retailers` is account-wide. A user with `retailers` reads and posts events
+/// of those retailers only. Hashes are made by `PasswordHash.make(password:)`.
 public struct UserDirectory: Sendable {
     public struct User: Sendable, Equatable {
         public var username: String
@@ -145,7 +145,7 @@ public struct UserDirectory: Sendable {
         clients[clientId]
     }
 
-    /// The identity a token issued to `user` carries.
+    /// Returns the identity that a token issued to `user` carries.
     public func authenticatedUser(_ user: User) -> AuthenticatedUser {
         AuthenticatedUser(username: user.username, accountId: accountId, retailerIds: user.retailerIds)
     }
