@@ -17,6 +17,17 @@ public enum EntityRecords {
         return result
     }
 
+    /// Returns the entity of `type` with the id `id`, or nil; for events that name an entity by
+    /// `entityId` only.
+    public static func fetch(retailerId: String, type: String, id: String, on connection: SQLiteConnection) throws -> Entity? {
+        var result: Entity?
+        try connection.query("SELECT \(columns) FROM entities WHERE retailer_id = ? AND entity_type = ? AND entity_id = ? LIMIT 1",
+                             [.text(retailerId), .text(type), .text(id)]) { row in
+            result = try decode(row)
+        }
+        return result
+    }
+
     /// Returns the entities of `type` under a root, oldest first.
     public static func fetchAll(retailerId: String, rootType: String, rootRef: String, type: String,
                                 on connection: SQLiteConnection) throws -> [Entity] {

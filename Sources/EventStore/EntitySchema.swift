@@ -24,6 +24,7 @@ public enum EntitySchema {
         ) STRICT
         """,
         "CREATE INDEX entities_by_root ON entities (retailer_id, root_entity_type, root_entity_ref, entity_type)",
+        "CREATE INDEX entities_by_id ON entities (retailer_id, entity_type, entity_id)",
 
         // Webhook calls written in the same transaction as the execution that sent them, and
         // delivered after its commit. `context` is the executed event's context as JSON.

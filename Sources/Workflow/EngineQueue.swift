@@ -4,9 +4,14 @@ import Foundation
 /// The engine's in-memory queue: a `RootQueue` behind a lock and a condition variable that
 /// worker threads wait on, plus the sync waiters and the count of executions not yet committed.
 final class EngineQueue: @unchecked Sendable {
+    init(maxUncommittedPerRoot: Int) {
+        roots = RootQueue(maxUncommitted: maxUncommittedPerRoot)
+    }
+
     private let condition = NSCondition()
     // Guarded by `condition`.
-    private var roots = RootQueue()
+    private var roots: RootQueue
+
     private var waiters: [String: [SyncWaiter]] = [:]
     private var stopping = false
     private var inFlight = 0
@@ -27,28 +32,65 @@ final class EngineQueue: @unchecked Sendable {
     }
 
     /// Waits for the next event of a ready root; returns nil once the engine is stopping.
-    func take() -> Event? {
+    func take() -> TakenEvent? {
         condition.lock()
         defer { condition.unlock() }
         while true {
             if stopping { return nil }
-            if let event = roots.take() {
+            if let taken = roots.take() {
                 inFlight += 1
-                return event
+                return taken
             }
             condition.wait()
         }
     }
 
-    /// Ends the execution of `event` after its commit (or its failure to commit) and returns
-    /// the sync waiters to notify.
-    func finish(_ event: Event) -> [SyncWaiter] {
+    /// Adds an outcome's entity writes to its root's layer, before the outcome is submitted.
+    func willSubmit(_ root: RootKey, writes: [EntityWrite]) {
+        condition.lock()
+        roots.willSubmit(root, writes: writes)
+        condition.unlock()
+    }
+
+    /// Lets the root execute its next event, once the outcome is in the writer's queue.
+    func didSubmit(_ root: RootKey) {
+        condition.lock()
+        roots.didSubmit(root)
+        if roots.hasReady { condition.signal() }
+        condition.unlock()
+    }
+
+    /// Ends the execution of `event` after its commit (or when it will not run again) and
+    /// returns the sync waiters to notify.
+    func finish(_ event: Event, root: RootKey) -> [SyncWaiter] {
         condition.lock()
         defer { condition.unlock() }
-        roots.finish(event)
+        roots.finish(event, root: root)
         inFlight -= 1
         condition.broadcast()
         return waiters.removeValue(forKey: event.id) ?? []
+    }
+
+    /// Puts back an event whose write was stale; its sync waiters keep waiting.
+    func requeue(_ event: Event, root: RootKey) {
+        condition.lock()
+        roots.requeue(event, root: root)
+        inFlight -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Marks the root's writes in flight stale; called on the writer thread when a write failed.
+    func invalidate(_ root: RootKey) {
+        condition.lock()
+        roots.invalidate(root)
+        condition.unlock()
+    }
+
+    func isCurrent(_ root: RootKey, generation: Int) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return roots.isCurrent(root, generation: generation)
     }
 
     func addWaiter(_ waiter: SyncWaiter, for eventId: String) {

@@ -28,6 +28,15 @@ struct EntityOverlay {
         return entity
     }
 
+    /// Returns the entity of `type` with id `id`, looking at this execution's entities first.
+    mutating func entity(retailerId: String, type: String, id: String) throws -> Entity? {
+        if let entity = current.values.first(where: { $0.retailerId == retailerId && $0.type == type && $0.id == id }) {
+            return entity
+        }
+        guard let entity = try source.entity(retailerId: retailerId, type: type, id: id) else { return nil }
+        return try self.entity(entity.key)
+    }
+
     /// Adds an entity this execution creates.
     mutating func create(_ entity: Entity) {
         missing.remove(entity.key)

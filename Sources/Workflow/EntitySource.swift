@@ -5,6 +5,9 @@ public protocol EntitySource {
     /// Returns the entity with `key`, or nil when it does not exist.
     func entity(_ key: EntityKey) throws -> Entity?
 
+    /// Returns the entity of `type` whose id is `id`, or nil.
+    func entity(retailerId: String, type: String, id: String) throws -> Entity?
+
     /// Returns the entities of `type` under a root, oldest first.
     func entities(retailerId: String, rootType: String, rootRef: String, type: String) throws -> [Entity]
 }
@@ -19,6 +22,10 @@ public struct SQLiteEntitySource: EntitySource {
 
     public func entity(_ key: EntityKey) throws -> Entity? {
         try EntityRecords.fetch(key, on: connection)
+    }
+
+    public func entity(retailerId: String, type: String, id: String) throws -> Entity? {
+        try EntityRecords.fetch(retailerId: retailerId, type: type, id: id, on: connection)
     }
 
     public func entities(retailerId: String, rootType: String, rootRef: String, type: String) throws -> [Entity] {

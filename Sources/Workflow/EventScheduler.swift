@@ -70,7 +70,7 @@ final class EventScheduler: @unchecked Sendable {
                 continue
             }
             if let next = events.first?.scheduledOn {
-                condition.wait(until: Date(timeIntervalSince1970: Double(next) / 1000))
+                _ = condition.wait(until: Date(timeIntervalSince1970: Double(next) / 1000))
             } else {
                 condition.wait()
             }

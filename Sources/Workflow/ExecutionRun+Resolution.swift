@@ -22,11 +22,33 @@ extension ExecutionRun {
         guard let entityType = context.entityType, !entityType.isEmpty else {
             throw ExecutionFailure(.invalidEvent, "event \(event.name) has no entityType: set the type of the entity it is for")
         }
-        guard let entityRef = context.entityRef, !entityRef.isEmpty else {
+        var knownEntity: Entity?
+        var givenRef = context.entityRef.flatMap { $0.isEmpty ? nil : $0 }
+        if givenRef == nil, let id = context.entityId, !id.isEmpty {
+            knownEntity = try entity(retailerId: event.retailerId, type: entityType, id: id)
+            guard let knownEntity else {
+                throw ExecutionFailure(.invalidEvent,
+                                       "event \(event.name) names \(entityType) by entityId \(id) only, and retailer \(event.retailerId) has no such entity: send entityRef to create it")
+            }
+            givenRef = knownEntity.ref
+        }
+        guard let entityRef = givenRef else {
             throw ExecutionFailure(.invalidEvent, "event \(event.name) for \(entityType) has no entityRef: set the ref of the entity it is for")
         }
-        let rootType = context.rootEntityType ?? entityType
-        guard let rootRef = context.rootEntityRef ?? (rootType == entityType ? entityRef : nil) else {
+
+        let rootType = context.rootEntityType ?? knownEntity?.rootType ?? entityType
+        var rootRef = context.rootEntityRef.flatMap { $0.isEmpty ? nil : $0 }
+        if rootRef == nil, let rootId = context.rootEntityId, !rootId.isEmpty,
+           let root = try entity(retailerId: event.retailerId, type: rootType, id: rootId) {
+            rootRef = root.ref
+        }
+        if rootRef == nil, let knownEntity, knownEntity.rootType == rootType {
+            rootRef = knownEntity.rootRef
+        }
+        if rootRef == nil, rootType == entityType {
+            rootRef = entityRef
+        }
+        guard let rootRef else {
             throw ExecutionFailure(.invalidEvent,
                                    "event \(event.name) for \(entityType)/\(entityRef) names rootEntityType \(rootType) but no rootEntityRef: set the ref of its root entity")
         }
@@ -58,6 +80,14 @@ extension ExecutionRun {
                             createdOn: now, updatedOn: now)
         overlay.create(entity)
         return ResolvedTarget(key: key, workflow: workflow, created: true, snapshot: entity)
+    }
+
+    private func entity(retailerId: String, type: String, id: String) throws(ExecutionFailure) -> Entity? {
+        do {
+            return try overlay.entity(retailerId: retailerId, type: type, id: id)
+        } catch {
+            throw ExecutionFailure(.storage, "cannot read \(type) \(id) of retailer \(retailerId): \(error)")
+        }
     }
 
     /// The status of an entity the engine creates, before any ruleset ran.

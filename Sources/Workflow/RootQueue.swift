@@ -7,11 +7,20 @@ public struct RootKey: Hashable, Sendable, CustomStringConvertible {
     public var ref: String
 
     /// The root named by the event's context; an event without a root is its own root.
+    ///
+    /// NOTE: an event that names its root (or itself, as a root) by id only gets a key of the
+    /// id, so it is ordered apart from events that name the same root by ref. Send refs
+    /// when the order between such events matters.
     public init(of event: Event) {
         let context = event.context
         retailerId = event.retailerId
         type = context.rootEntityType ?? context.entityType ?? ""
-        ref = context.rootEntityRef ?? (type == context.entityType ? context.entityRef : nil) ?? ""
+        let isOwnRoot = type == context.entityType
+        if let rootRef = context.rootEntityRef ?? (isOwnRoot ? context.entityRef : nil) {
+            ref = rootRef
+        } else {
+            ref = "id:" + (context.rootEntityId ?? (isOwnRoot ? context.entityId : nil) ?? "")
+        }
     }
 
     public var description: String {
@@ -19,65 +28,160 @@ public struct RootKey: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Per-root FIFO queues and the list of roots ready to run, as a plain value: the engine
-/// guards it with a lock and its workers take events from it.
+/// An event taken for execution, with what the execution must know about its root.
+struct TakenEvent {
+    var event: Event
+    var root: RootKey
+    /// The root's generation when taken; a write fails as stale when it changed since.
+    var generation: Int
+    /// Entities as the root's executions that are not committed yet left them.
+    var layer: [EntityKey: Entity]
+}
+
+/// Per-root FIFO queues and the roots ready to run, as a plain value that the engine guards
+/// with a lock.
 ///
-/// A root is ready when it has queued events and none of its events is running; a root whose
-/// event is running comes back to the ready list only when `finish` is called for it, which
-/// the engine does after the execution's transaction commits.
+/// One event of a root executes at a time, in accepted order. The next one may execute before
+/// the previous one committed (up to `maxUncommitted` per root): it reads the previous
+/// executions' entity changes from the root's `layer`, and the writer commits them in order.
+/// When a write fails, the root's generation changes, the writes computed on top of it fail
+/// as stale, their events come back to the front of the queue, and the root runs again once
+/// nothing of it is in flight.
 struct RootQueue {
-    private var queues: [RootKey: EventFIFO] = [:]
-    private var ready: [RootKey] = []
-    private var readyHead = 0
-    private var running: Set<RootKey> = []
-    /// Ids of events queued or running, so an event reloaded and also announced runs once.
+    struct RootState {
+        var queue = EventFIFO()
+        /// Stale events to run again before `queue`, in their original order.
+        var retry: [Event] = []
+        var executing = false
+        var uncommitted = 0
+        var blocked = false
+        var generation = 0
+        var layer: [EntityKey: Entity] = [:]
+
+        var hasWork: Bool { !retry.isEmpty || !queue.isEmpty }
+        var isIdle: Bool { !hasWork && !executing && uncommitted == 0 }
+    }
+
+    let maxUncommitted: Int
+    private var roots: [RootKey: RootState] = [:]
+    private var ready = KeyFIFO()
+    private var readySet: Set<RootKey> = []
+    /// Ids of events queued or in flight, so an event reloaded and also announced runs once.
     private var known: Set<String> = []
 
     private(set) var queuedCount = 0
 
-    var runningCount: Int { running.count }
+    init(maxUncommitted: Int = 64) {
+        self.maxUncommitted = maxUncommitted
+    }
 
-    /// Appends `event` to its root's queue. Returns false when the event is queued or running already.
+    /// Appends `event` to its root's queue. Returns false when the event is queued or in flight already.
     @discardableResult
     mutating func enqueue(_ event: Event) -> Bool {
         guard known.insert(event.id).inserted else { return false }
         let root = RootKey(of: event)
-        let wasEmpty = queues[root]?.isEmpty ?? true
-        queues[root, default: EventFIFO()].append(event)
+        roots[root, default: RootState()].queue.append(event)
         queuedCount += 1
-        if wasEmpty && !running.contains(root) {
-            ready.append(root)
-        }
+        markReadyIfPossible(root)
         return true
     }
 
-    /// Takes the first event of the next ready root and marks the root running.
-    mutating func take() -> Event? {
-        guard readyHead < ready.count else { return nil }
-        let root = ready[readyHead]
-        readyHead += 1
-        if readyHead > 1024 && readyHead * 2 > ready.count {
-            ready.removeFirst(readyHead)
-            readyHead = 0
+    /// Takes the next event of the next ready root and marks the root executing.
+    mutating func take() -> TakenEvent? {
+        while let root = ready.popFirst() {
+            readySet.remove(root)
+            guard var state = roots.removeValue(forKey: root) else { continue }
+            guard canRun(state) else {
+                roots[root] = state
+                continue
+            }
+            let event: Event
+            if !state.retry.isEmpty {
+                event = state.retry.removeFirst()
+            } else if let next = state.queue.popFirst() {
+                event = next
+            } else {
+                roots[root] = state
+                continue
+            }
+            queuedCount -= 1
+            state.executing = true
+            roots[root] = state
+            return TakenEvent(event: event, root: root, generation: state.generation, layer: state.layer)
         }
-        guard var queue = queues.removeValue(forKey: root), let event = queue.popFirst() else { return nil }
-        if !queue.isEmpty { queues[root] = queue }
-        queuedCount -= 1
-        running.insert(root)
-        return event
+        return nil
     }
 
-    /// Ends the running event of `event`'s root; the root is ready again when it has more.
-    mutating func finish(_ event: Event) {
-        let root = RootKey(of: event)
+    /// Records that the executing event's outcome is about to be submitted: the root's layer
+    /// takes its entity writes (at the versions they will have once committed).
+    mutating func willSubmit(_ root: RootKey, writes: [EntityWrite]) {
+        guard var state = roots[root] else { return }
+        state.uncommitted += 1
+        for write in writes {
+            var entity = write.entity
+            entity.version = write.isNew ? 1 : entity.version + 1
+            state.layer[entity.key] = entity
+        }
+        roots[root] = state
+    }
+
+    /// Records that the outcome was handed to the writer: the root may execute its next event.
+    mutating func didSubmit(_ root: RootKey) {
+        roots[root]?.executing = false
+        markReadyIfPossible(root)
+    }
+
+    /// Ends an event whose write committed, or that will not run again (processed already,
+    /// or its failure could not be stored).
+    mutating func finish(_ event: Event, root: RootKey) {
         known.remove(event.id)
-        running.remove(root)
-        if let queue = queues[root], !queue.isEmpty {
-            ready.append(root)
-        }
+        settle(root)
     }
 
-    var hasReady: Bool { readyHead < ready.count }
+    /// Puts back an event whose write was stale, to run again before the root's queued events.
+    mutating func requeue(_ event: Event, root: RootKey) {
+        roots[root, default: RootState()].retry.append(event)
+        queuedCount += 1
+        settle(root)
+    }
+
+    /// Marks the root's in-flight writes stale after a failed write.
+    mutating func invalidate(_ root: RootKey) {
+        guard var state = roots[root] else { return }
+        state.generation += 1
+        state.blocked = true
+        roots[root] = state
+    }
+
+    func isCurrent(_ root: RootKey, generation: Int) -> Bool {
+        (roots[root]?.generation ?? 0) == generation
+    }
+
+    var hasReady: Bool { !ready.isEmpty }
+
+    private mutating func settle(_ root: RootKey) {
+        guard var state = roots[root] else { return }
+        state.uncommitted -= 1
+        if state.uncommitted == 0 {
+            state.layer.removeAll()
+            state.blocked = false
+        }
+        if state.isIdle && !state.blocked {
+            roots[root] = nil
+            return
+        }
+        roots[root] = state
+        markReadyIfPossible(root)
+    }
+
+    private func canRun(_ state: RootState) -> Bool {
+        state.hasWork && !state.executing && !state.blocked && state.uncommitted < maxUncommitted
+    }
+
+    private mutating func markReadyIfPossible(_ root: RootKey) {
+        guard let state = roots[root], canRun(state), readySet.insert(root).inserted else { return }
+        ready.append(root)
+    }
 }
 
 /// A FIFO of events with O(1) pop, for roots with long queues (a feed of one catalogue).
@@ -103,5 +207,31 @@ struct EventFIFO {
             head = 0
         }
         return event
+    }
+}
+
+/// A FIFO of root keys with O(1) pop.
+struct KeyFIFO {
+    private var items: [RootKey] = []
+    private var head = 0
+
+    var isEmpty: Bool { head == items.count }
+
+    mutating func append(_ key: RootKey) {
+        items.append(key)
+    }
+
+    mutating func popFirst() -> RootKey? {
+        guard head < items.count else { return nil }
+        let key = items[head]
+        head += 1
+        if head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 1024 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return key
     }
 }

@@ -95,7 +95,7 @@ final class WebhookDispatcher: @unchecked Sendable {
 
             condition.lock()
             if !wakeRequested && !stopping {
-                condition.wait(until: Date(timeIntervalSince1970: Double(waitUntil) / 1000))
+                _ = condition.wait(until: Date(timeIntervalSince1970: Double(waitUntil) / 1000))
             }
             condition.unlock()
         }

@@ -12,8 +12,10 @@ import Telemetry
 ///   SCHEDULED one, so an event acknowledged before a crash runs after the restart.
 /// - An execution's changes and its event's final status commit in one transaction, and the
 ///   status only changes from PENDING or SCHEDULED, so each event is processed once in effect.
-/// - Events of one root run one at a time, in accepted order; the next one starts after the
-///   previous one committed. Different roots run in parallel on `workerCount` threads.
+/// - Events of one root execute one at a time, in accepted order. The next one may execute
+///   before the previous one committed: it sees the previous changes, and the writer commits
+///   them in order; when a write fails, the later executions of that root are discarded and
+///   run again. Different roots run in parallel on `workerCount` threads.
 /// - `stop()` lets executions in progress commit and leaves queued events PENDING.
 public final class WorkflowEngine: EventSubmissionListener, Sendable {
     public let store: EventStore
@@ -21,7 +23,7 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
     public let configuration: WorkflowEngineConfiguration
     let executor: WorkflowExecutor
     private let logger: Logger
-    private let queue = EngineQueue()
+    private let queue: EngineQueue
     private let scheduler: EventScheduler
     private let webhooks: WebhookDispatcher
     private let workersDone = DispatchGroup()
@@ -32,7 +34,7 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
     private let executed: [String: Counter]
     private let queueLatency = MetricsRegistry.shared.histogram(
         "workflow_queue_latency_seconds", help: "Time from an event's acceptance to the commit of its execution",
-        upperBounds: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10])
+        upperBounds: [0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 10])
     private let executionSeconds = MetricsRegistry.shared.histogram(
         "workflow_execution_duration_seconds", help: "Time to execute one event before its commit",
         upperBounds: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1])
@@ -44,6 +46,7 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
         self.configuration = configuration
         self.executor = WorkflowExecutor(catalog: catalog, limits: configuration.limits)
         self.logger = logger
+        self.queue = EngineQueue(maxUncommittedPerRoot: configuration.maxUncommittedPerRoot)
         self.webhooks = WebhookDispatcher(store: store, configuration: configuration.webhooks, logger: logger)
         var executed: [String: Counter] = [:]
         for status in [EventStatus.complete, EventStatus.failed, EventStatus.noMatch] {
@@ -176,52 +179,74 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
 
     // MARK: - Workers
 
+    /// A write computed on top of an earlier write of the same root that then failed.
+    struct StaleExecution: Error {}
+
     private func runWorker() {
-        while let event = queue.take() {
+        while let taken = queue.take() {
             let started = TimeFormat.monotonicNanoseconds()
             let outcome: ExecutionOutcome
             do {
                 outcome = try store.read { connection in
-                    executor.execute(event, entities: SQLiteEntitySource(connection: connection))
+                    let entities = LayeredEntitySource(layer: taken.layer, base: SQLiteEntitySource(connection: connection))
+                    return executor.execute(taken.event, entities: entities)
                 }
             } catch {
-                outcome = executor.failedOutcome(event, storageError: error)
+                outcome = executor.failedOutcome(taken.event, storageError: error)
             }
             executionSeconds.observe(Double(TimeFormat.monotonicNanoseconds() - started) / 1e9)
-            commit(outcome, retryingAsFailure: true)
+
+            // The root's next event may execute once this outcome is queued in the writer,
+            // which then commits the root's writes in execution order.
+            queue.willSubmit(taken.root, writes: outcome.entityWrites)
+            commit(outcome, root: taken.root, generation: taken.generation)
+            queue.didSubmit(taken.root)
         }
     }
 
-    /// Writes an outcome in one work item of the group commit. When the write fails, the
-    /// event is written FAILED with an exception audit instead; when that fails too, it stays
+    /// Writes an outcome in one work item of the group commit, unless a write of its root
+    /// failed since it was computed (then the event runs again). When the write itself fails,
+    /// the event is written FAILED with an exception audit; when that fails too, it stays
     /// PENDING and runs again after the next start.
-    private func commit(_ outcome: ExecutionOutcome, retryingAsFailure: Bool) {
+    private func commit(_ outcome: ExecutionOutcome, root: RootKey, generation: Int?) {
+        let queue = self.queue
         store.writer.submit({ connection in
-            try ExecutionWriter.write(outcome, on: connection)
+            if let generation, !queue.isCurrent(root, generation: generation) {
+                throw StaleExecution()
+            }
+            do {
+                return try ExecutionWriter.write(outcome, on: connection)
+            } catch {
+                queue.invalidate(root)
+                throw error
+            }
         }, completion: { [self] result in
             switch result {
             case .success(let webhookIds):
-                committed(outcome, webhookCount: webhookIds.count)
+                committed(outcome, root: root, webhookCount: webhookIds.count)
+            case .failure(is StaleExecution):
+                queue.requeue(outcome.event, root: root)
             case .failure(let error as ExecutionWriter.AlreadyProcessed):
                 logger.warning("skipped an event processed already", [("eventId", outcome.event.id), ("error", "\(error)")])
-                finish(outcome.event, report: nil)
+                finish(outcome.event, root: root, report: nil)
             case .failure(let error):
-                if retryingAsFailure {
+                queue.invalidate(root)
+                if generation != nil {
                     logger.error("cannot store an execution; marking the event FAILED", [
                         ("eventId", outcome.event.id), ("status", outcome.status), ("error", "\(error)"),
                     ])
-                    commit(executor.failedOutcome(outcome.event, storageError: error), retryingAsFailure: false)
+                    commit(executor.failedOutcome(outcome.event, storageError: error), root: root, generation: nil)
                 } else {
                     logger.error("cannot store a failed execution; the event stays PENDING until the next start", [
                         ("eventId", outcome.event.id), ("error", "\(error)"),
                     ])
-                    finish(outcome.event, report: nil)
+                    finish(outcome.event, root: root, report: nil)
                 }
             }
         })
     }
 
-    private func committed(_ outcome: ExecutionOutcome, webhookCount: Int) {
+    private func committed(_ outcome: ExecutionOutcome, root: RootKey, webhookCount: Int) {
         let now = TimeFormat.nowMilliseconds()
         let acceptedAt = outcome.event.scheduledOn ?? outcome.event.generatedOn
         queueLatency.observe(Double(max(now - acceptedAt, 0)) / 1000)
@@ -243,11 +268,11 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
 
         let report = ExecutionReport(eventId: outcome.event.id, entityId: outcome.entityId, status: outcome.status,
                                      errorMessage: outcome.errorMessage)
-        finish(outcome.event, report: report)
+        finish(outcome.event, root: root, report: report)
     }
 
-    private func finish(_ event: Event, report: ExecutionReport?) {
-        let waiters = queue.finish(event)
+    private func finish(_ event: Event, root: RootKey, report: ExecutionReport?) {
+        let waiters = queue.finish(event, root: root)
         for waiter in waiters {
             waiter.finish(report.map { .processed($0) } ?? .timedOut(eventId: event.id))
         }

@@ -3,6 +3,10 @@ public struct WorkflowEngineConfiguration: Sendable {
     /// Threads that execute events; events of different roots run in parallel on them.
     public var workerCount: Int = 4
     public var limits = ExecutionLimits()
+    /// Events of one root that may execute before the earlier ones committed; they commit in
+    /// order, in as few group transactions as the writer can, which keeps a busy root (an
+    /// inventory feed of one catalogue) from waiting for one commit per event.
+    public var maxUncommittedPerRoot: Int = 64
     /// How long `POST /event/sync` waits for its event to be processed, in milliseconds.
     public var syncTimeoutMilliseconds: Int = 10_000
     public var webhooks = WebhookConfiguration()

@@ -290,4 +290,29 @@ import Testing
         #expect(outcome.status == EventStatus.failed)
         #expect(outcome.errorMessage?.contains("entityRef") == true)
     }
+
+    @Test func entityNamedByIdOnly() throws {
+        let store = MemoryEntityStore()
+        var create = WorkflowFixtures.event("CREATE", type: "ORDER", ref: "ON-1", subtype: "HD", rootType: "ORDER", rootRef: "ON-1",
+                                            attributes: JSONObject([("customerRef", "C"), ("totalPrice", 1)]))
+        create.context.entityId = "1234"
+        create.context.rootEntityId = "1234"
+        store.run(create, with: executor)
+        #expect(store.entities[EntityKey(retailerId: "1", type: "ORDER", ref: "ON-1")]?.id == "1234")
+
+        var cancel = WorkflowFixtures.event("CancelOrder", type: "ORDER", ref: "unused", attributes: JSONObject([("cancelReason", "x")]))
+        cancel.context.entityRef = nil
+        cancel.context.entityId = "1234"
+        cancel.context.rootEntityType = "ORDER"
+        cancel.context.rootEntityId = "1234"
+        let outcome = store.run(cancel, with: executor)
+        #expect(outcome.status == EventStatus.complete)
+        #expect(store.status("ORDER", "ON-1") == "CANCELLED")
+
+        var unknown = cancel
+        unknown.context.entityId = "9999"
+        let failed = store.run(unknown, with: executor)
+        #expect(failed.status == EventStatus.failed)
+        #expect(failed.errorMessage?.contains("entityId 9999") == true)
+    }
 }

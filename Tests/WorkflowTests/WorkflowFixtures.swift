@@ -58,6 +58,10 @@ final class MemoryEntityStore: EntitySource {
         entities[key]
     }
 
+    func entity(retailerId: String, type: String, id: String) throws -> Entity? {
+        entities.values.first { $0.retailerId == retailerId && $0.type == type && $0.id == id }
+    }
+
     func entities(retailerId: String, rootType: String, rootRef: String, type: String) throws -> [Entity] {
         order.compactMap { entities[$0] }.filter {
             $0.retailerId == retailerId && $0.rootType == rootType && $0.rootRef == rootRef && $0.type == type

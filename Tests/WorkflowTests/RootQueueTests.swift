@@ -1,0 +1,100 @@
+import EventStore
+import JSON
+import Testing
+@testable import Workflow
+
+@Suite struct RootQueueTests {
+    private func takeNone(_ queue: inout RootQueue) -> Bool {
+        queue.take() == nil
+    }
+
+    private func takeNext(_ queue: inout RootQueue) -> TakenEvent? {
+        queue.take()
+    }
+
+    private func takeID(_ queue: inout RootQueue) -> String? {
+        queue.take()?.event.id
+    }
+
+    private func event(_ ref: String, root: String) -> Event {
+        WorkflowFixtures.event("E", type: "FULFILMENT", ref: ref, rootType: "ORDER", rootRef: root)
+    }
+
+    @Test func oneExecutionPerRootInOrder() throws {
+        var queue = RootQueue(maxUncommitted: 2)
+        let a1 = event("F1", root: "A"), a2 = event("F2", root: "A"), a3 = event("F3", root: "A"), b1 = event("G1", root: "B")
+        for item in [a1, a2, a3, b1] {
+            let added = queue.enqueue(item)
+            #expect(added)
+        }
+        let duplicate = queue.enqueue(a1)
+        #expect(!duplicate)
+
+        let first = try #require(takeNext(&queue))
+        #expect(first.event.id == a1.id)
+        let second = try #require(takeNext(&queue))
+        #expect(second.event.id == b1.id)
+        #expect(takeNone(&queue))
+
+        // Submitting lets the root's next event execute before the first one committed.
+        queue.willSubmit(first.root, writes: [])
+        queue.didSubmit(first.root)
+        #expect(takeID(&queue) == a2.id)
+        queue.willSubmit(first.root, writes: [])
+        queue.didSubmit(first.root)
+        // Two uncommitted: the third waits.
+        #expect(takeNone(&queue))
+        queue.finish(a1, root: first.root)
+        #expect(takeID(&queue) == a3.id)
+    }
+
+    @Test func failedWriteRequeuesLaterOnes() throws {
+        var queue = RootQueue(maxUncommitted: 8)
+        let events = (1...4).map { event("F\($0)", root: "A") }
+        for item in events { queue.enqueue(item) }
+        var taken: [TakenEvent] = []
+        for _ in 0..<3 {
+            let next = try #require(takeNext(&queue))
+            taken.append(next)
+            queue.willSubmit(next.root, writes: [])
+            queue.didSubmit(next.root)
+        }
+        let root = taken[0].root
+        #expect(queue.isCurrent(root, generation: taken[1].generation))
+
+        // The first write fails: the two after it are stale and come back in order.
+        queue.invalidate(root)
+        #expect(!queue.isCurrent(root, generation: taken[1].generation))
+        #expect(takeNone(&queue))
+        queue.requeue(taken[1].event, root: root)
+        queue.requeue(taken[2].event, root: root)
+        #expect(takeNone(&queue))
+        queue.finish(taken[0].event, root: root)
+
+        let retried = try #require(takeNext(&queue))
+        #expect(retried.event.id == events[1].id)
+        #expect(queue.isCurrent(root, generation: retried.generation))
+        #expect(retried.layer.isEmpty)
+        queue.willSubmit(root, writes: [])
+        queue.didSubmit(root)
+        #expect(takeID(&queue) == events[2].id)
+        queue.willSubmit(root, writes: [])
+        queue.didSubmit(root)
+        #expect(takeID(&queue) == events[3].id)
+    }
+
+    @Test func layerCarriesUncommittedWrites() throws {
+        var queue = RootQueue()
+        let first = event("F1", root: "A"), second = event("F2", root: "A")
+        queue.enqueue(first)
+        queue.enqueue(second)
+        let taken = try #require(takeNext(&queue))
+        let entity = Entity(retailerId: "1", type: "FULFILMENT", ref: "F1", id: "x", status: "PICKED", rootType: "ORDER",
+                            rootRef: "A", createdOn: 1, updatedOn: 1, version: 3)
+        queue.willSubmit(taken.root, writes: [EntityWrite(entity: entity, isNew: false)])
+        queue.didSubmit(taken.root)
+        let next = try #require(takeNext(&queue))
+        #expect(next.layer[entity.key]?.status == "PICKED")
+        #expect(next.layer[entity.key]?.version == 4)
+    }
+}
