@@ -1,4 +1,5 @@
 import Telemetry
+import Workflow
 
 /// `events-server serve`: resolves the settings, sets up logging and runs the server until
 /// SIGTERM or SIGINT.
@@ -55,7 +56,8 @@ enum ServeCommand {
         } catch {
             logger.error("start failed", [("error", "\(error)")])
             startupLog.release(firstMarker: "listening on")
-            return ExitStatus.usage
+            // A setting or file to fix is a usage error; a busy port or a disk error is not.
+            return error is SettingError || error is WorkflowLoadError ? ExitStatus.usage : ExitStatus.failure
         }
         runtime.runUntilStopped()
         return ExitStatus.success

@@ -20,6 +20,7 @@ final class ServerRuntime {
     private let engineRunning = EngineRunningFlag()
     private var server: HTTPServer?
     private var signals: ShutdownSignals?
+    private var dataDirectoryLock: DataDirectoryLock?
 
     init(settings: ServerSettings, logger: Logger) {
         self.settings = settings
@@ -44,6 +45,8 @@ final class ServerRuntime {
         }
 
         try FileManager.default.createDirectory(atPath: settings.dataDir, withIntermediateDirectories: true)
+        dataDirectoryLock = try DataDirectoryLock(dataDirectory: settings.dataDir)
+        try PortCheck.requireFree(host: settings.host, port: settings.port)
         let store = try EventStore(path: settings.databasePath, logger: Logger(label: "store"))
         self.store = store
 

@@ -223,6 +223,57 @@ import Testing
         #expect(server.firstLine.contains("\"msg\":\"listening on http://127.0.0.1:\(server.port)\""))
     }
 
+    @Test func invalidWorkflowStopsStart() throws {
+        let directory = try CLIProcess.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try CLIProcess.writeUsersFile(at: directory + "/users.json", users: ["ops"], clients: ["ops"])
+        try FileManager.default.createDirectory(atPath: directory + "/workflows", withIntermediateDirectories: true)
+        let text = try String(contentsOfFile: CLIProcess.repositoryRoot + "/Config/workflows/ORDER-HD.json", encoding: .utf8)
+        try Data(text.replacingOccurrences(of: ".SetState\"", with: ".SetStatus\"").utf8)
+            .write(to: URL(fileURLWithPath: directory + "/workflows/ORDER-HD.json"))
+
+        let output = try CLIProcess.run(["serve", "--port", "0", "--data-dir", directory + "/data", "--users-file", directory + "/users.json",
+                                         "--workflows-dir", directory + "/workflows", "--config", CLIProcess.repositoryRoot + "/Config"])
+
+        #expect(output.status == 2)
+        #expect(output.standardError.contains("msg=\"start failed\""))
+        #expect(output.standardError.contains("\(directory)/workflows/ORDER-HD.json"))
+        #expect(output.standardError.contains("SetStatus"))
+    }
+
+    @Test func busyPortStopsStart() throws {
+        let directory = try CLIProcess.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try CLIProcess.writeUsersFile(at: directory + "/users.json", users: ["ops"], clients: ["ops"])
+        let first = try ServerProcess(arguments: ["--data-dir", directory + "/first", "--users-file", directory + "/users.json",
+                                                  "--config", CLIProcess.repositoryRoot + "/Config"])
+        defer { _ = try? first.stop() }
+
+        let second = try CLIProcess.run(["serve", "--host", "127.0.0.1", "--port", String(first.port), "--data-dir", directory + "/second",
+                                         "--users-file", directory + "/users.json", "--config", CLIProcess.repositoryRoot + "/Config"])
+
+        #expect(second.status == 2)
+        #expect(second.standardError.contains("port \(first.port) on 127.0.0.1 is already in use by another process"))
+    }
+
+    @Test func sharedDataDirectoryStopsStart() throws {
+        let directory = try CLIProcess.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try CLIProcess.writeUsersFile(at: directory + "/users.json", users: ["ops"], clients: ["ops"])
+        let arguments = ["--data-dir", directory + "/data", "--users-file", directory + "/users.json",
+                         "--config", CLIProcess.repositoryRoot + "/Config"]
+        let first = try ServerProcess(arguments: arguments)
+        defer { _ = try? first.stop() }
+
+        let second = try CLIProcess.run(["serve", "--port", "0"] + arguments)
+
+        #expect(second.status == 2)
+        #expect(second.standardError.contains("data directory \(directory)/data is in use by another events-server (pid \(first.process.processIdentifier))"))
+        try first.stop()
+        let restarted = try ServerProcess(arguments: arguments)
+        #expect(try restarted.stop() == 0)
+    }
+
     @Test func healthcheckFailsWithoutServer() throws {
         // Bind and close a socket to find a port nothing listens on.
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
