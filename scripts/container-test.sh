@@ -61,8 +61,10 @@ users_json=$(printf '{"accountId":"ACME","users":[{"username":"operator","passwo
 credentials="username=operator&password=$password&client_id=integration&client_secret=$secret"
 
 podman volume create "$volume" >/dev/null
+# Without systemd, podman prints an error about healthcheck timers on each run, start and stop;
+# that output goes to podman.log.
 podman run -d --name "$name" "${podman_run_flags[@]}" -p 127.0.0.1::8080 -v "$volume:/data" \
-  -e EVENTS_USERS_JSON="$users_json" "$image" >/dev/null
+  -e EVENTS_USERS_JSON="$users_json" "$image" >/dev/null 2>>"$work/podman.log"
 port=$(podman port "$name" 8080 | head -1 | sed 's/.*://')
 base=http://127.0.0.1:$port
 
@@ -75,7 +77,7 @@ wait_for_health() {
 }
 wait_for_health
 log "serving on $base"
-podman healthcheck run "$name" >/dev/null || fail "the image's HEALTHCHECK failed"
+podman healthcheck run "$name" >/dev/null 2>>"$work/podman.log" || fail "the image's HEALTHCHECK failed"
 curl -sf "$base/ready" | grep -q '"status":"READY"' || fail "/ready is not READY"
 podman logs "$name" 2>&1 | head -1 | grep -q "listening on http://0.0.0.0:8080" \
   || fail "the first log line does not announce the address"
@@ -109,7 +111,7 @@ post_events &
 poster=$!
 until [ "$(wc -l <"$accepted")" -ge 50 ]; do sleep 0.05; done
 stop_started=$(date +%s%N)
-podman stop -t 30 "$name" >/dev/null
+podman stop -t 30 "$name" >/dev/null 2>>"$work/podman.log"
 log "stopped with SIGTERM in $(( ($(date +%s%N) - stop_started) / 1000000 )) ms"
 wait "$poster" || true
 count=$(wc -l <"$accepted")
@@ -119,7 +121,7 @@ podman logs "$name" >"$work/first-run.log" 2>&1
 grep -q 'msg="shutting down" signal=SIGTERM' "$work/first-run.log" || fail "no graceful shutdown on SIGTERM"
 grep -q "database closed" "$work/first-run.log" || fail "the database was not closed on SIGTERM"
 
-podman start "$name" >/dev/null
+podman start "$name" >/dev/null 2>>"$work/podman.log"
 port=$(podman port "$name" 8080 | head -1 | sed 's/.*://')
 base=http://127.0.0.1:$port
 wait_for_health
