@@ -4,7 +4,7 @@ public struct OutboxWebhook: Sendable, Equatable {
     public enum State: String, Sendable {
         /// Waiting for its next attempt at `nextAttemptOn`.
         case pending = "PENDING"
-        /// A receiver answered 2xx.
+        /// The receiver responded with a 2xx status.
         case delivered = "DELIVERED"
         /// Every allowed attempt failed.
         case failed = "FAILED"

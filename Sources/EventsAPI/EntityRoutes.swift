@@ -41,7 +41,7 @@ public struct EntityRoutes: Sendable {
         let entityRef = request.pathParameters["entityRef"] ?? ""
         let key = EntityKey(retailerId: retailerId, type: entityType, ref: entityRef)
 
-        // Another retailer's entity is answered like a missing one, so its existence stays hidden.
+        // Another retailer's entity gets the same 404 as a missing one, so its existence stays hidden.
         guard user.canAccess(retailerId: retailerId) else {
             responder.send(APIError.notFound("entity \(entityType)/\(entityRef) not found for retailer \(retailerId)").response)
             return
@@ -58,7 +58,7 @@ public struct EntityRoutes: Sendable {
         }
     }
 
-    /// The `retailerId` query parameter; optional for a user limited to exactly one retailer.
+    /// Returns the `retailerId` query parameter, which a user limited to one retailer may omit.
     static func retailerId(_ request: HTTPRequest, user: AuthenticatedUser) throws(APIError) -> String {
         let values = request.queryValues("retailerId")
         guard values.count <= 1 else {

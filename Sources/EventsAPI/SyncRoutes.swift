@@ -4,10 +4,10 @@ import JSON
 import Telemetry
 import Workflow
 
-/// `POST /api/v4.1/event/sync`: stores an ORCHESTRATION event and answers once the workflow
+/// `POST /api/v4.1/event/sync`: stores an ORCHESTRATION event and responds once the workflow
 /// engine has executed it, behind the queued events of the same root.
 ///
-/// Answers 200 `{"eventId","entityId","eventStatus":"COMPLETE"}`; 400 with the same fields
+/// Responds 200 `{"eventId","entityId","eventStatus":"COMPLETE"}`; 400 with the same fields
 /// for FAILED (plus `errorMessage`) and NO_MATCH; 504 when the time limit passes first, in
 /// which case the event stays PENDING and runs later like an `/event/async` one.
 public struct SyncRoutes: Sendable {
@@ -71,7 +71,7 @@ public struct SyncRoutes: Sendable {
         }
     }
 
-    /// 200 for COMPLETE, 400 for FAILED and NO_MATCH, with Fluent's sync answer fields.
+    /// Returns 200 for COMPLETE, 400 for FAILED and NO_MATCH, with the fields of Fluent's sync response.
     static func response(_ report: ExecutionReport) -> HTTPResponse {
         var body = JSONObject()
         body["eventId"] = .string(report.eventId)

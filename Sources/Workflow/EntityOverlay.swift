@@ -51,8 +51,8 @@ struct EntityOverlay {
         markChanged(entity.key)
     }
 
-    /// The entities of `type` under a root: stored ones (oldest first, as changed here), then
-    /// ones this execution created.
+    /// Returns the entities of `type` under a root: stored ones (oldest first, as changed
+    /// here), then the ones this execution created.
     mutating func children(retailerId: String, rootType: String, rootRef: String, type: String) throws -> [Entity] {
         var result: [Entity] = []
         var seen: Set<EntityKey> = []

@@ -1,6 +1,6 @@
 import EventStore
 
-/// Where the executor reads entities from: the database in the engine, a dictionary in tests.
+/// A source of entities for the executor: the database in the engine, a dictionary in tests.
 public protocol EntitySource {
     /// Returns the entity with `key`, or nil when it does not exist.
     func entity(_ key: EntityKey) throws -> Entity?

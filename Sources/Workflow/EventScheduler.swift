@@ -80,7 +80,7 @@ final class EventScheduler: @unchecked Sendable {
 }
 
 private extension Array {
-    /// The first index whose element satisfies `predicate`, for an array partitioned by it.
+    /// Returns the first index whose element satisfies `predicate`, for an array partitioned by it.
     func partitioningIndex(where predicate: (Element) -> Bool) -> Int {
         var low = 0
         var high = count

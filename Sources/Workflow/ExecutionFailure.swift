@@ -1,6 +1,6 @@
 import JSON
 
-/// Why an execution failed. The event ends FAILED and only its exception audit is kept.
+/// The cause of a failed execution. The event ends FAILED and only its exception audit is kept.
 struct ExecutionFailure: Error {
     /// The exception audit's name: what kind of failure this is.
     enum Kind: String {

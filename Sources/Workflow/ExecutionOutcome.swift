@@ -1,7 +1,7 @@
 import EventStore
 
-/// What one execution of an event changes, computed before anything is written. The engine
-/// writes it in one transaction, so an execution is stored whole or not at all.
+/// The changes of one execution of an event, computed before anything is written. The engine
+/// writes them in one transaction, so an execution is stored whole or not at all.
 public struct ExecutionOutcome: Sendable {
     /// The executed event, with its final status.
     public var event: Event

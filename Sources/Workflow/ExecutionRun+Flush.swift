@@ -84,7 +84,7 @@ extension ExecutionRun {
         }
     }
 
-    /// The chain as `A on X/1 -> B on Y/2 -> ...`, shortened in the middle when long.
+    /// Renders the chain as `A on X/1 -> B on Y/2 -> ...`, shortened in the middle when long.
     private func describeChain(appending next: String) -> String {
         let full = chain + [next]
         guard full.count > 8 else { return full.joined(separator: " -> ") }

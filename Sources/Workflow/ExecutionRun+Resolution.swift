@@ -14,9 +14,9 @@ extension ExecutionRun {
     /// Finds (or creates, in status CREATED) the event's entity and its root, and picks the
     /// workflow by retailer, root type and root subtype.
     ///
-    /// A new root takes the event's subtype when the event is for the root itself, otherwise
-    /// the subtype of the retailer's only workflow for that root type; with several such
-    /// workflows the root must be created first.
+    /// A new root takes the event's subtype when the event is for the root itself. Otherwise it
+    /// takes the subtype of the retailer's only workflow for that root type, and with several
+    /// such workflows the event fails because the root must be created first.
     func resolveTarget(_ event: Event) throws(ExecutionFailure) -> ResolvedTarget {
         let context = event.context
         guard let entityType = context.entityType, !entityType.isEmpty else {

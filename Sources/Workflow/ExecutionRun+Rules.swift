@@ -195,7 +195,7 @@ extension ExecutionRun {
         return .inline(name: target.eventName, context: context)
     }
 
-    /// A new ORCHESTRATION event sent by the executed one, carrying its attributes.
+    /// Makes a new ORCHESTRATION event sent by the executed one, carrying its attributes.
     func makeEvent(_ name: String, context: EventContext, retailerId: String, status: String, scope: EventScope) -> Event {
         Event(id: executor.makeID(), name: name, type: EventType.orchestration, accountId: scope.event.accountId,
               retailerId: retailerId, category: scope.event.category, context: context, eventStatus: status,

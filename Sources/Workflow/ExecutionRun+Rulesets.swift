@@ -1,7 +1,7 @@
 import EventStore
 import JSON
 
-/// How a rule run ended early.
+/// The reason a rule run ended early.
 enum RuleInterrupt: Error {
     /// A `RaiseException` rule: Fluent's RuleExecutionException.
     case raised(String)
@@ -83,7 +83,7 @@ extension ExecutionRun {
         }
     }
 
-    /// A short JSON rendering of a value for messages.
+    /// Renders a value as short JSON for messages.
     static func preview(_ value: JSONValue) -> String {
         let text = JSONWriter.encodeString(value)
         return text.count <= 60 ? text : String(text.prefix(57)) + "..."

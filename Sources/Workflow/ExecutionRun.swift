@@ -2,7 +2,7 @@ import EventStore
 import JSON
 
 extension Event {
-    /// The value of an audit attribute from its `{name, type, value}` list.
+    /// Returns the value of an audit attribute from its `{name, type, value}` list.
     func auditValue(_ name: String) -> JSONValue? {
         attributes.arrayValue?.first { $0["name"]?.stringValue == name }?["value"]
     }
@@ -23,7 +23,7 @@ final class ExecutionRun {
     /// The event being processed when a failure happened, and its entity context.
     var currentEvent: Event?
     var failureContext: EventContext?
-    /// Why the executed event (depth 0) matched no ruleset.
+    /// The reason the executed event (depth 0) matched no ruleset.
     var noMatchReason: String?
 
     init(executor: WorkflowExecutor, source: any EntitySource) {
@@ -69,7 +69,7 @@ final class ExecutionRun {
         return Result(status: EventStatus.complete, entityId: entity.id)
     }
 
-    /// What a ruleset run needs to know about the event it runs for.
+    /// The event a ruleset runs for, with its entity, workflow, audit writer and chain depth.
     struct EventScope {
         var event: Event
         var key: EntityKey

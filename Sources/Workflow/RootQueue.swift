@@ -6,7 +6,7 @@ public struct RootKey: Hashable, Sendable, CustomStringConvertible {
     public var type: String
     public var ref: String
 
-    /// The root named by the event's context; an event without a root is its own root.
+    /// Creates the key of the root named by the event's context. An event without a root is its own root.
     ///
     /// NOTE: an event that names its root (or itself, as a root) by id only gets a key of the
     /// id, so it is ordered apart from events that name the same root by ref. Send refs

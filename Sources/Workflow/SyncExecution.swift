@@ -17,7 +17,7 @@ public struct ExecutionReport: Sendable, Equatable {
     }
 }
 
-/// How a synchronous execution request ended.
+/// The end of a synchronous execution request.
 public enum SyncExecutionResult: Sendable, Equatable {
     /// The event was executed and its outcome committed.
     case processed(ExecutionReport)
@@ -28,7 +28,7 @@ public enum SyncExecutionResult: Sendable, Equatable {
     case rejected(String)
 }
 
-/// Delivers a sync result exactly once: on completion or on timeout, whichever comes first.
+/// Delivers a sync result once: on completion or on timeout, whichever comes first; later calls do nothing.
 final class SyncWaiter: Sendable {
     private let completion: Mutex<(@Sendable (SyncExecutionResult) -> Void)?>
 

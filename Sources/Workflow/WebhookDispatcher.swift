@@ -23,7 +23,7 @@ final class WebhookDispatcher: @unchecked Sendable {
     private let deliveryQueue = DispatchQueue(label: "webhook-delivery", attributes: .concurrent)
 
     private let attempts = MetricsRegistry.shared.counter("workflow_webhook_attempts_total", help: "Webhook delivery attempts")
-    private let failures = MetricsRegistry.shared.counter("workflow_webhook_failed_attempts_total", help: "Webhook attempts without a 2xx answer")
+    private let failures = MetricsRegistry.shared.counter("workflow_webhook_failed_attempts_total", help: "Webhook attempts without a 2xx response")
 
     init(store: EventStore, configuration: WebhookConfiguration, logger: Logger) {
         self.store = store

@@ -2,7 +2,7 @@ import JSON
 
 /// Decodes and checks one workflow document in Fluent's format.
 ///
-/// Errors stop loading and name the file, workflow, ruleset and rule; problems that cannot
+/// Errors stop loading and name the file, workflow, ruleset and rule. Problems that cannot
 /// break execution (an undeclared status, an unknown prop) become warnings on the result.
 struct WorkflowDecoder {
     let file: String
@@ -157,7 +157,7 @@ struct WorkflowDecoder {
         return text
     }
 
-    /// A string, or an integer written as a number (`"retailerId": 1`), as Fluent's ids are.
+    /// Reads a string, or an integer written as a number (`"retailerId": 1`), as Fluent's ids are.
     private func identifier(_ object: JSONObject, _ key: String, workflow: String) throws(WorkflowLoadError) -> String {
         switch object[key] {
         case .string(let text) where !text.isEmpty: return text

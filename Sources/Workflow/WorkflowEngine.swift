@@ -13,9 +13,9 @@ import Telemetry
 /// - An execution's changes and its event's final status commit in one transaction, and the
 ///   status only changes from PENDING or SCHEDULED, so each event is processed once in effect.
 /// - Events of one root execute one at a time, in accepted order. The next one may execute
-///   before the previous one committed: it sees the previous changes, and the writer commits
-///   them in order; when a write fails, the later executions of that root are discarded and
-///   run again. Different roots run in parallel on `workerCount` threads.
+///   before the previous one committed, because it reads the previous changes and the writer
+///   commits them in order. When a write fails, the later executions of that root are
+///   discarded and run again. Different roots run in parallel on `workerCount` threads.
 /// - `stop()` lets executions in progress commit and leaves queued events PENDING.
 public final class WorkflowEngine: EventSubmissionListener, Sendable {
     public let store: EventStore
@@ -206,8 +206,8 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
 
     /// Writes an outcome in one work item of the group commit, unless a write of its root
     /// failed since it was computed (then the event runs again). When the write itself fails,
-    /// the event is written FAILED with an exception audit; when that fails too, it stays
-    /// PENDING and runs again after the next start.
+    /// the event is written FAILED with an exception audit. When that fails too, the event
+    /// stays PENDING and runs again after the next start.
     private func commit(_ outcome: ExecutionOutcome, root: RootKey, generation: Int?) {
         let queue = self.queue
         store.writer.submit({ connection in

@@ -3,9 +3,9 @@ public struct WorkflowEngineConfiguration: Sendable {
     /// Threads that execute events; events of different roots run in parallel on them.
     public var workerCount: Int = 4
     public var limits = ExecutionLimits()
-    /// Events of one root that may execute before the earlier ones committed; they commit in
-    /// order, in as few group transactions as the writer can, which keeps a busy root (an
-    /// inventory feed of one catalogue) from waiting for one commit per event.
+    /// The maximum number of events of one root that may execute before the earlier ones
+    /// committed. They commit in order, so a busy root (an inventory feed of one catalogue)
+    /// does not wait for one commit per event.
     public var maxUncommittedPerRoot: Int = 64
     /// How long `POST /event/sync` waits for its event to be processed, in milliseconds.
     public var syncTimeoutMilliseconds: Int = 10_000
@@ -20,7 +20,7 @@ public struct WebhookConfiguration: Sendable {
     public var maxAttempts: Int = 8
     /// Delay before the second attempt, in milliseconds; doubled for each later one.
     public var initialBackoffMilliseconds: Int = 1000
-    /// The longest delay between two attempts, in milliseconds.
+    /// The maximum delay between two attempts, in milliseconds.
     public var maxBackoffMilliseconds: Int = 300_000
     /// Time allowed to open the TCP connection, in milliseconds.
     public var connectTimeoutMilliseconds: Int = 2000
@@ -31,7 +31,7 @@ public struct WebhookConfiguration: Sendable {
 
     public init() {}
 
-    /// The delay after failed attempt number `attempt` (from 1), in milliseconds.
+    /// Returns the delay after failed attempt number `attempt` (from 1), in milliseconds.
     public func backoff(afterAttempt attempt: Int) -> Int64 {
         let exponent = min(max(attempt - 1, 0), 30)
         let delay = Int64(initialBackoffMilliseconds) << Int64(exponent)

@@ -41,7 +41,7 @@ public struct WorkflowExecutor: Sendable {
         }
     }
 
-    /// The outcome of a failed execution: the FAILED status and one exception audit.
+    /// Returns the outcome of a failed execution: the FAILED status and one exception audit.
     func failedOutcome(_ event: Event, failure: ExecutionFailure, failedEvent: Event?, entityContext: EventContext?) -> ExecutionOutcome {
         var executed = event
         executed.eventStatus = EventStatus.failed
@@ -62,8 +62,8 @@ public struct WorkflowExecutor: Sendable {
                                 entityId: entityId, events: [audit])
     }
 
-    /// The outcome for an event whose execution could not be written (a storage error, an
-    /// entity changed underneath): FAILED with an exception audit saying why.
+    /// Returns the outcome for an event whose execution could not be written (a storage error,
+    /// an entity changed underneath): FAILED, with an exception audit that gives the error.
     public func failedOutcome(_ event: Event, storageError: any Error) -> ExecutionOutcome {
         let failure = ExecutionFailure(.storage, "the execution could not be stored: \(storageError)")
         return failedOutcome(event, failure: failure, failedEvent: nil, entityContext: nil)

@@ -22,7 +22,7 @@ import Testing
 
     private func get(_ target: String, port: Int, token: String) throws -> JSONValue {
         let response = try TestHTTPClient(port: port).request("GET", target, headers: [("Authorization", "Bearer \(token)")])
-        guard response.status == 200 else { throw TestClientError("GET \(target) answered \(response.status): \(response.text)") }
+        guard response.status == 200 else { throw TestClientError("GET \(target) returned \(response.status): \(response.text)") }
         return try response.json()
     }
 
@@ -80,7 +80,7 @@ import Testing
         }
 
         // Exactly one execution each: one snapshot audit per stored event, whether or not its
-        // 2xx reached the client before the kill, and every position holds the sum of its deltas.
+        // 2xx reached the client before the kill, and every position has the sum of its deltas.
         let stored = try get("/api/v4.1/event?name=InventoryDelta&eventType=ORCHESTRATION&count=5000", port: second.port, token: token)
         let events = stored["results"]?.arrayValue ?? []
         #expect(events.count >= acked.count)

@@ -59,7 +59,7 @@ final class ScenarioServer: Sendable {
         return url.path
     }()
 
-    /// The reference workflows, with the ORDER::HD webhook URL moved to `webhookPort`.
+    /// Loads the reference workflows, with the ORDER::HD webhook URL moved to `webhookPort`.
     static func workflows(webhookPort: Int?) throws -> [WorkflowDefinition] {
         let source = repositoryRoot + "/Config/workflows"
         guard let webhookPort else { return try WorkflowLoader.load(directory: source) }
@@ -108,18 +108,18 @@ final class ScenarioServer: Sendable {
         }
     }
 
-    /// `GET /api/v4.1/entity/{type}/{ref}?retailerId=…`; nil on 404.
+    /// Requests `GET /api/v4.1/entity/{type}/{ref}?retailerId=…` and returns nil on 404.
     func entity(_ type: String, _ ref: String, retailerId: String = "1") throws -> JSONValue? {
         let encodedRef = ref.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? ref
         let response = try server.request("GET", "/api/v4.1/entity/\(type)/\(encodedRef)?retailerId=\(retailerId)", token: token)
         if response.status == 404 { return nil }
         guard response.status == 200 else {
-            throw TestClientError("GET entity \(type)/\(ref) answered \(response.status): \(response.text)")
+            throw TestClientError("GET entity \(type)/\(ref) returned \(response.status): \(response.text)")
         }
         return try response.json()
     }
 
-    /// Audits and inline events of a root, grouped by their `context.sourceEvents[0]`.
+    /// Returns the audits and inline events of a root, grouped by their `context.sourceEvents[0]`.
     func eventsBySource(rootEntityRef: String) throws -> [String: [JSONValue]] {
         var grouped: [String: [JSONValue]] = [:]
         var start = 0
@@ -127,7 +127,7 @@ final class ScenarioServer: Sendable {
             let response = try server.request("GET", "/api/v4.1/event?context.rootEntityRef=\(rootEntityRef)&count=5000&start=\(start)",
                                               token: token)
             guard response.status == 200 else {
-                throw TestClientError("GET /event answered \(response.status): \(response.text)")
+                throw TestClientError("GET /event returned \(response.status): \(response.text)")
             }
             let page = try response.json()
             for event in page["results"]?.arrayValue ?? [] {
@@ -151,7 +151,7 @@ final class ForwardingListener: EventSubmissionListener {
 }
 
 extension JSONValue {
-    /// Audit attribute `name` of an audit event rendered as JSON.
+    /// Returns the audit attribute `name` of an audit event rendered as JSON.
     func auditValue(_ name: String) -> JSONValue? {
         self["attributes"]?.arrayValue?.first { $0["name"]?.stringValue == name }?["value"]
     }

@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 
-/// A webhook receiver on 127.0.0.1 (ephemeral port) that answers each request with the next
+/// A webhook receiver on 127.0.0.1 (ephemeral port) that responds to each request with the next
 /// status of `statuses` (the last one repeats) and records what it received.
 final class ScenarioWebhookReceiver: @unchecked Sendable {
     struct Request {

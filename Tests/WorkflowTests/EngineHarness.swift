@@ -82,7 +82,7 @@ final class EngineHarness: @unchecked Sendable {
         try store.read { try EntityRecords.fetch(EntityKey(retailerId: retailerId, type: type, ref: ref), on: $0) }
     }
 
-    /// Every event whose sourceEvents is `[id]`, oldest first.
+    /// Returns every event whose sourceEvents is `[id]`, oldest first.
     func caused(by id: String) throws -> [Event] {
         let sourceEvents = JSONWriter.encodeString(.array([.string(id)]))
         return try store.read { connection in

@@ -37,7 +37,7 @@ enum WorkflowFixtures {
         return try WorkflowLoader.validate(file: path)
     }
 
-    /// An ORCHESTRATION event as the API would store it.
+    /// Makes an ORCHESTRATION event as the API would store it.
     static func event(_ name: String, type entityType: String, ref: String, subtype: String? = nil, rootType: String? = nil,
                       rootRef: String? = nil, retailerId: String = "1", attributes: JSONObject = JSONObject()) -> Event {
         Event(id: EventID.make(), name: name, type: EventType.orchestration, accountId: "ACME", retailerId: retailerId,
@@ -101,7 +101,7 @@ final class MemoryEntityStore: EntitySource {
 }
 
 extension ExecutionOutcome {
-    /// Audits of `category` whose sourceEvents is `[eventId]`.
+    /// Returns the audits of `category` whose sourceEvents is `[eventId]`.
     func audits(_ category: String, for eventId: String? = nil) -> [Event] {
         let id = eventId ?? event.id
         return events.filter { $0.type == EventType.orchestrationAudit && $0.category == category && $0.context.sourceEvents == [id] }
