@@ -284,7 +284,8 @@ struct ConnectionState {
         }
 
         var gzipBody = false
-        let encodings = HTTPSyntax.listElements(head.fields.values("Content-Encoding").joined(separator: ","))
+        let encodingValues = head.fields.values("Content-Encoding")
+        let encodings = encodingValues.isEmpty ? [] : HTTPSyntax.listElements(encodingValues.joined(separator: ","))
             .map(HTTPSyntax.lowercased).filter { $0 != "identity" }
         if encodings == ["gzip"] || encodings == ["x-gzip"] {
             gzipBody = true

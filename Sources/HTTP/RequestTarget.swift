@@ -31,83 +31,86 @@ struct RequestTarget: Sendable, Equatable {
         if target == "*" {
             return .success(RequestTarget(form: .asterisk, segments: [], path: "*", query: []))
         }
-        var rest = Substring(target)
+        let bytes = Array(target.utf8)
+        var start = 0
         var form = Form.origin
-        if target.utf8.first != UInt8(ascii: "/") {
-            let lowered = HTTPSyntax.lowercased(rest.prefix(8))
-            guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else {
-                return .failure(RequestError(400, "the request-target \(HTTPSyntax.quoted(target.utf8)) is not a path; send a target that starts with / such as /api/v4.1/event", closesConnection: false))
+        var pathMissing = false
+        if bytes.first != UInt8(ascii: "/") {
+            let scheme = HTTPSyntax.lowercased(Substring(target.prefix(8)))
+            guard scheme.hasPrefix("http://") || scheme.hasPrefix("https://") else {
+                return .failure(RequestError(400, "the request-target \(HTTPSyntax.quoted(bytes)) is not a path; send a target that starts with / such as /api/v4.1/event", closesConnection: false))
             }
             form = .absolute
-            rest = rest[rest.index(rest.firstIndex(of: ":")!, offsetBy: 3)...]
-            if let pathStart = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) {
-                rest = rest[pathStart...]
-                if rest.first == "?" { rest = "/" + rest }
-            } else {
-                rest = "/"
-            }
+            let authorityStart = scheme.hasPrefix("http://") ? 7 : 8
+            let pathStart = bytes[authorityStart...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? bytes.count
+            start = pathStart
+            pathMissing = pathStart == bytes.count || bytes[pathStart] == UInt8(ascii: "?")
         }
-        if rest.utf8.contains(UInt8(ascii: "#")) {
+        if bytes.contains(UInt8(ascii: "#")) {
             return .failure(RequestError(400, "the request-target contains a fragment (#); send the target without the fragment", closesConnection: false))
         }
 
-        let rawPath: Substring
-        let rawQuery: Substring?
-        if let questionMark = rest.firstIndex(of: "?") {
-            rawPath = rest[..<questionMark]
-            rawQuery = rest[rest.index(after: questionMark)...]
-        } else {
-            rawPath = rest
-            rawQuery = nil
-        }
+        let questionMark = bytes[start...].firstIndex(of: UInt8(ascii: "?"))
+        let rawPath = bytes[start..<(questionMark ?? bytes.count)]
 
         var segments: [String] = []
-        for rawSegment in rawPath.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
-            guard let segment = percentDecode(rawSegment) else {
-                return .failure(RequestError(400, "the path segment \(HTTPSyntax.quoted(rawSegment.utf8)) has an invalid percent-encoding or decodes to invalid UTF-8 or NUL; encode each byte as %HH", closesConnection: false))
+        if !pathMissing {
+            var segmentStart = rawPath.startIndex + 1
+            while true {
+                let segmentEnd = rawPath[segmentStart...].firstIndex(of: UInt8(ascii: "/")) ?? rawPath.endIndex
+                let rawSegment = rawPath[segmentStart..<segmentEnd]
+                guard let segment = percentDecode(rawSegment) else {
+                    return .failure(RequestError(400, "the path segment \(HTTPSyntax.quoted(rawSegment)) has an invalid percent-encoding or decodes to invalid UTF-8 or NUL; encode each byte as %HH", closesConnection: false))
+                }
+                segments.append(segment)
+                if segmentEnd == rawPath.endIndex { break }
+                segmentStart = segmentEnd + 1
             }
-            segments.append(segment)
+        } else {
+            segments = [""]
         }
 
         var query: [(name: String, value: String)] = []
-        if let rawQuery {
-            for pair in rawQuery.split(separator: "&", omittingEmptySubsequences: true) {
-                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let rawName = parts[0]
-                let rawValue = parts.count > 1 ? parts[1] : ""
-                guard let name = percentDecode(rawName), let value = percentDecode(rawValue) else {
-                    return .failure(RequestError(400, "the query parameter \(HTTPSyntax.quoted(pair.utf8)) has an invalid percent-encoding or decodes to invalid UTF-8 or NUL; encode each byte as %HH", closesConnection: false))
+        if let questionMark {
+            for pair in bytes[(questionMark + 1)...].split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+                let equals = pair.firstIndex(of: UInt8(ascii: "=")) ?? pair.endIndex
+                let rawValue = equals == pair.endIndex ? pair[equals...] : pair[(equals + 1)...]
+                guard let name = percentDecode(pair[..<equals]), let value = percentDecode(rawValue) else {
+                    return .failure(RequestError(400, "the query parameter \(HTTPSyntax.quoted(pair)) has an invalid percent-encoding or decodes to invalid UTF-8 or NUL; encode each byte as %HH", closesConnection: false))
                 }
                 query.append((name, value))
             }
         }
 
-        let path = "/" + segments.joined(separator: "/")
+        let path: String
+        if pathMissing {
+            path = "/"
+        } else if !rawPath.contains(UInt8(ascii: "%")) {
+            path = String(decoding: rawPath, as: UTF8.self)
+        } else {
+            path = "/" + segments.joined(separator: "/")
+        }
         return .success(RequestTarget(form: form, segments: segments, path: path, query: query))
     }
 
     /// Decodes `%HH` escapes. Returns nil for a malformed escape, invalid UTF-8 or a NUL byte.
-    static func percentDecode(_ text: Substring) -> String? {
-        let utf8 = text.utf8
-        if !utf8.contains(UInt8(ascii: "%")) { return String(text) }
+    static func percentDecode(_ text: ArraySlice<UInt8>) -> String? {
+        if !text.contains(UInt8(ascii: "%")) { return String(decoding: text, as: UTF8.self) }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(utf8.count)
-        var index = utf8.startIndex
-        while index != utf8.endIndex {
-            let byte = utf8[index]
+        bytes.reserveCapacity(text.count)
+        var index = text.startIndex
+        while index < text.endIndex {
+            let byte = text[index]
             if byte == UInt8(ascii: "%") {
-                let first = utf8.index(after: index)
-                guard first != utf8.endIndex else { return nil }
-                let second = utf8.index(after: first)
-                guard second != utf8.endIndex,
-                      let high = HTTPSyntax.hexValue(utf8[first]), let low = HTTPSyntax.hexValue(utf8[second]) else { return nil }
+                guard index + 2 < text.endIndex,
+                      let high = HTTPSyntax.hexValue(text[index + 1]), let low = HTTPSyntax.hexValue(text[index + 2]) else { return nil }
                 let decoded = high << 4 | low
                 if decoded == 0 { return nil }
                 bytes.append(decoded)
-                index = utf8.index(after: second)
+                index += 3
             } else {
                 bytes.append(byte)
-                index = utf8.index(after: index)
+                index += 1
             }
         }
         return String(validating: bytes, as: UTF8.self)

@@ -13,8 +13,26 @@ struct ResponseEncoder {
 
     static let continueResponse = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
 
-    /// Fields this encoder writes itself; a handler's copy is ignored.
-    private static let managedFields: Set<String> = ["content-length", "transfer-encoding", "connection", "date", "x-request-id", "keep-alive"]
+    /// Status lines of the statuses this server sends, built once.
+    private static let statusLines: [Int: [UInt8]] = {
+        var lines: [Int: [UInt8]] = [:]
+        for status in [100, 200, 201, 202, 204, 301, 304, 400, 401, 403, 404, 405, 408, 409, 411, 413, 414, 415, 417, 422, 429, 431, 500, 501, 503, 504, 505] {
+            lines[status] = Array("HTTP/1.1 \(status) \(HTTPResponse.reasonPhrase(status))\r\n".utf8)
+        }
+        return lines
+    }()
+
+    /// Whether the encoder writes the field `name` itself, so a handler's copy is ignored.
+    private static func isManaged(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 4: return HTTPFields.namesEqual(name, "Date")
+        case 10: return HTTPFields.namesEqual(name, "Connection") || HTTPFields.namesEqual(name, "Keep-Alive")
+        case 12: return HTTPFields.namesEqual(name, "X-Request-ID")
+        case 14: return HTTPFields.namesEqual(name, "Content-Length")
+        case 17: return HTTPFields.namesEqual(name, "Transfer-Encoding")
+        default: return false
+        }
+    }
 
     var dateCache = DateCache()
     let gzip: GzipCodec
@@ -51,12 +69,15 @@ struct ResponseEncoder {
             varyLine = Array("Vary: Accept-Encoding\r\n".utf8)
         }
 
-        output.append(contentsOf: "HTTP/1.1 \(status) \(HTTPResponse.reasonPhrase(status))\r\n".utf8)
+        if let statusLine = ResponseEncoder.statusLines[status] {
+            output.append(contentsOf: statusLine)
+        } else {
+            output.append(contentsOf: "HTTP/1.1 \(status) \(HTTPResponse.reasonPhrase(status))\r\n".utf8)
+        }
         output.append(contentsOf: dateCache.current())
         for (name, value) in response.headers {
-            let lowered = HTTPSyntax.lowercased(Substring(name))
-            if ResponseEncoder.managedFields.contains(lowered) {
-                if lowered == "connection" && HTTPSyntax.listElements(value).contains(where: { HTTPSyntax.lowercased($0) == "close" }) {
+            if ResponseEncoder.isManaged(name) {
+                if HTTPFields.namesEqual(name, "Connection") && HTTPSyntax.listElements(value).contains(where: { HTTPSyntax.lowercased($0) == "close" }) {
                     summary.closes = true
                 }
                 continue
@@ -74,7 +95,9 @@ struct ResponseEncoder {
         output.append(contentsOf: contentEncodingLine)
         output.append(contentsOf: varyLine)
         if mayHaveBody {
-            output.append(contentsOf: "Content-Length: \(body.count)\r\n".utf8)
+            output.append(contentsOf: "Content-Length: ".utf8)
+            ResponseEncoder.appendDecimal(body.count, to: &output)
+            output.append(contentsOf: "\r\n".utf8)
         }
         output.append(contentsOf: summary.closes ? "Connection: close\r\n".utf8 : "Connection: keep-alive\r\n".utf8)
         output.append(contentsOf: "X-Request-ID: ".utf8)
@@ -86,5 +109,22 @@ struct ResponseEncoder {
             summary.bodyBytes = body.count
         }
         return summary
+    }
+
+    /// Appends the decimal digits of a non-negative `value` without building a String.
+    static func appendDecimal(_ value: Int, to output: inout [UInt8]) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var remaining = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[19 - count] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+                count += 1
+            } while remaining > 0
+            output.append(contentsOf: buffer[(20 - count)...])
+        }
     }
 }

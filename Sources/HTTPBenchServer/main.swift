@@ -29,6 +29,9 @@ router.add(.get, "/api/v4.1/event/{eventId}") { _, responder in
 var configuration = HTTPServerConfiguration()
 configuration.port = arguments.count > 1 ? Int(arguments[1]) ?? 18_090 : 18_090
 configuration.accessLogLevel = .debug
+if arguments.count > 3, let loops = Int(arguments[3]) {
+    configuration.eventLoopCount = loops
+}
 
 let server = HTTPServer(configuration: configuration, router: router)
 do {

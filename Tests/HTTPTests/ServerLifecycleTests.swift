@@ -101,7 +101,13 @@ import Testing
         stopper.start()
         #expect(idle.waitForClose(timeout: 2))
         #expect(events.withLock { $0 }.isEmpty)
-        #expect((try? RawClient(port: server.port)) == nil, "the listener is closed")
+        // Each loop closes its own listening socket when it handles the shutdown message.
+        var refused = false
+        for _ in 0..<100 where !refused {
+            refused = (try? RawClient(port: server.port)) == nil
+            if !refused { usleep(20_000) }
+        }
+        #expect(refused, "the listeners are closed")
 
         server.releaseBlocked()
         let response = try #require(try busy.readResponse())
