@@ -25,8 +25,9 @@ final class EngineQueue: @unchecked Sendable {
         for event in events where roots.enqueue(event) {
             added += 1
         }
-        if added > 0 {
-            condition.broadcast()
+        // One waiting worker per new event is enough; waking all of them costs context switches.
+        for _ in 0..<min(added, 8) {
+            condition.signal()
         }
         return added
     }
@@ -67,7 +68,7 @@ final class EngineQueue: @unchecked Sendable {
         defer { condition.unlock() }
         roots.finish(event, root: root)
         inFlight -= 1
-        condition.broadcast()
+        wakeAfterSettling()
         return waiters.removeValue(forKey: event.id) ?? []
     }
 
@@ -76,7 +77,7 @@ final class EngineQueue: @unchecked Sendable {
         condition.lock()
         roots.requeue(event, root: root)
         inFlight -= 1
-        condition.broadcast()
+        wakeAfterSettling()
         condition.unlock()
     }
 
@@ -91,6 +92,16 @@ final class EngineQueue: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return roots.isCurrent(root, generation: generation)
+    }
+
+    /// Wakes a worker when a root became ready, and everyone while stopping, when
+    /// `waitUntilNothingInFlight` may be waiting. Call it with the lock held.
+    private func wakeAfterSettling() {
+        if stopping {
+            condition.broadcast()
+        } else if roots.hasReady {
+            condition.signal()
+        }
     }
 
     func addWaiter(_ waiter: SyncWaiter, for eventId: String) {
