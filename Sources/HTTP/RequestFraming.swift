@@ -14,6 +14,10 @@ enum RequestFraming {
             switch name.utf8.count {
             case 4 where HTTPFields.namesEqual(name, "Host"):
                 hostCount += 1
+                // CONNECT is answered 501 whatever its Host, so its Host is not checked.
+                if method != .connect && !isValidHost(value) {
+                    return .failure(RequestError(400, "the Host value \(HTTPSyntax.quoted(value.utf8)) is not a valid host[:port]; send a host name or IP address with an optional numeric port"))
+                }
             case 6 where HTTPFields.namesEqual(name, "Expect"):
                 expectValues.append(value)
             case 10 where HTTPFields.namesEqual(name, "Connection"):
@@ -38,7 +42,7 @@ enum RequestFraming {
             }
         }
 
-        if version == .http11 && hostCount != 1 {
+        if version == .http11 && hostCount != 1 && method != .connect {
             let problem = hostCount == 0 ? "has no Host field" : "has \(hostCount) Host fields"
             return .failure(RequestError(400, "the HTTP/1.1 request \(problem); send exactly one Host field (RFC 9112 section 3.2)"))
         }
@@ -122,5 +126,36 @@ enum RequestFraming {
             return RequestError(501, "the transfer coding \(other) is not implemented; send Transfer-Encoding: chunked alone, or Content-Encoding: gzip for a compressed body")
         }
         return nil
+    }
+
+    /// Checks `uri-host [ ":" port ]` (RFC 9112 section 3.2, RFC 3986 section 3.2.2) loosely:
+    /// only characters of a reg-name, an IPv4 address or a bracketed IPv6 literal, and a
+    /// numeric port. An empty value is valid.
+    static func isValidHost(_ value: String) -> Bool {
+        let bytes = Array(value.utf8)
+        var hostEnd = bytes.count
+        if bytes.first == UInt8(ascii: "[") {
+            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return false }
+            let literal = bytes[1..<close]
+            guard !literal.isEmpty, literal.allSatisfy({ HTTPSyntax.hexValue($0) != nil || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") }) else {
+                return false
+            }
+            hostEnd = close + 1
+            guard hostEnd == bytes.count || bytes[hostEnd] == UInt8(ascii: ":") else { return false }
+        } else if let colon = bytes.lastIndex(of: UInt8(ascii: ":")) {
+            hostEnd = colon
+        }
+        let regNameBytes = Set("-._~!$&'()*+,;=%".utf8)
+        if bytes.first != UInt8(ascii: "[") {
+            let isRegName = bytes[..<hostEnd].allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) || regNameBytes.contains(byte)
+            }
+            guard isRegName else { return false }
+        }
+        if hostEnd < bytes.count {
+            let port = bytes[(hostEnd + 1)...]
+            guard port.count <= 5, port.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return false }
+        }
+        return true
     }
 }

@@ -110,6 +110,15 @@ import Testing
         #expect(ParserHarness.parse("GET / HTTP/1.0\r\n\r\n").failure == nil)
     }
 
+    @Test func hostValues() {
+        for valid in ["example.com", "example.com:8080", "127.0.0.1", "127.0.0.1:80", "[::1]", "[::1]:8080", "", "a-b_c~d.e", "xn--bcher-kva.example"] {
+            #expect(ParserHarness.parse("GET / HTTP/1.1\r\nHost: \(valid)\r\n\r\n").failure == nil, "\(valid)")
+        }
+        for invalid in ["exa mple.com", "example.com/path", "user@example.com", "example.com:80a", "example.com:123456", "[::1", "[zz::1]", "[::1]x", "a\"b", "a<b>"] {
+            #expect(ParserHarness.parse("GET / HTTP/1.1\r\nHost: \(invalid)\r\n\r\n").failure?.status == 400, "\(invalid)")
+        }
+    }
+
     @Test func contentLengthSyntax() {
         for value in ["+5", "-1", "0x5", "5 5", "5,5", "0, 52", "", "18446744073709551616", "99999999999999999999999", "1e3", "５"] {
             let harness = ParserHarness.parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \(value)\r\n\r\nhello")
