@@ -68,6 +68,7 @@ final class ServerRuntime {
         addReadinessChecks(store: store, workflowCount: workflows.count, workflowsDirectory: workflowsDirectory)
         OperationsProcessMetrics.register()
         ServerRuntime.registerOldestPendingGauge(store: store)
+        ServerRuntime.registerWebhookOutboxGauges(store: store)
         let router = ServerRoutes.makeRouter(ServerRoutes.Components(
             store: store, authenticator: authenticator, engine: engine, readiness: readiness))
 
@@ -147,6 +148,22 @@ final class ServerRuntime {
         readiness.add(OperationsReadiness.Check(name: "queue") {
             engineRunning.get() ? nil : "the workflow engine is not running"
         })
+    }
+
+    /// Registers `workflow_webhook_outbox{state}` for the webhooks still being retried (PENDING)
+    /// and those that ran out of attempts (FAILED). Together with the engine's attempt counters
+    /// they give deliveries by outcome. DELIVERED rows are left out: they only grow, so counting
+    /// them on each scrape would get slower over time.
+    static func registerWebhookOutboxGauges(store: EventStore) {
+        for state in [OutboxWebhook.State.pending, .failed] {
+            MetricsRegistry.shared.gauge("workflow_webhook_outbox", help: "Webhooks in the outbox by state: PENDING are retried, FAILED ran out of attempts",
+                                         labels: [("state", state.rawValue)]) {
+                let count = try? store.read { connection in
+                    try connection.scalarInteger("SELECT count(*) FROM webhook_outbox WHERE state = ?", [.text(state.rawValue)])
+                }
+                return Double(count.flatMap { $0 } ?? 0)
+            }
+        }
     }
 
     /// Registers `workflow_oldest_pending_age_seconds`: the age of the oldest PENDING event,

@@ -208,6 +208,23 @@ import Testing
         #expect(server.log.contains("database closed"))
     }
 
+    @Test func serveMetricsCoverQueueAndWebhooks() throws {
+        let directory = try CLIProcess.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try CLIProcess.writeUsersFile(at: directory + "/users.json", users: ["ops"], clients: ["ops"])
+        let server = try ServerProcess(arguments: ["--data-dir", directory + "/data", "--users-file", directory + "/users.json",
+                                                   "--config", CLIProcess.repositoryRoot + "/Config"])
+        defer { _ = try? server.stop() }
+
+        let text = try curl(["http://127.0.0.1:\(server.port)/metrics"])
+
+        for sample in ["workflow_oldest_pending_age_seconds 0", "workflow_queue_depth 0",
+                       "workflow_webhook_outbox{state=\"PENDING\"} 0", "workflow_webhook_outbox{state=\"FAILED\"} 0",
+                       "db_write_group_size_count ", "process_resident_memory_bytes "] {
+            #expect(text.contains(sample), "missing \(sample)")
+        }
+    }
+
     @Test func serveLogsJSONWhenAsked() throws {
         let directory = try CLIProcess.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
