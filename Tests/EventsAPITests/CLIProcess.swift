@@ -23,8 +23,8 @@ enum CLIProcess {
         return url.path
     }()
 
-    /// The executable beside the test bundle in the build products directory. `swift build
-    /// --build-tests` (run by scripts/test.sh) builds it with the tests.
+    /// Returns the executable beside the test bundle in the build products directory.
+    /// `swift build --build-tests` (run by scripts/test.sh) builds it with the tests.
     static func binaryPath() throws -> String {
         let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         var directory = testBinary.deletingLastPathComponent()
@@ -37,7 +37,7 @@ enum CLIProcess {
         return path
     }
 
-    /// The environment for a child: this process's, without any EVENTS_* variable, plus `extra`.
+    /// Returns the environment for a child: this process's, without any EVENTS_* variable, plus `extra`.
     static func environment(_ extra: [String: String] = [:]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("EVENTS_") }
         environment.merge(extra) { _, new in new }
@@ -76,8 +76,8 @@ enum CLIProcess {
                       standardError: errorReader.finish())
     }
 
-    /// A users file with the given users and clients (password = secret = name), hashed with
-    /// few PBKDF2 iterations so tests stay fast.
+    /// Writes a users file with the given users and clients (password = secret = name), hashed
+    /// with few PBKDF2 iterations so tests stay fast.
     static func writeUsersFile(at path: String, users: [String] = ["demo"], clients: [String] = ["demo"]) throws {
         func hash(_ text: String) -> String { PasswordHash.make(password: text, iterations: 1000) }
         let userEntries = users.map { "{\"username\": \"\($0)\", \"passwordHash\": \"\(hash($0))\"}" }
@@ -86,7 +86,7 @@ enum CLIProcess {
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
     }
 
-    /// A new empty directory under the system temporary directory.
+    /// Creates a new empty directory under the system temporary directory and returns its path.
     static func makeTemporaryDirectory() throws -> String {
         let path = NSTemporaryDirectory() + "cli-tests-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -175,7 +175,8 @@ final class ServerProcess {
         return process.terminationStatus
     }
 
-    /// The first line of `text` when it is complete and contains `listening on http://...:PORT`.
+    /// Returns the first line of `text` and its port when the line is complete and contains
+    /// `listening on http://...:PORT`.
     static func listeningLine(in text: String) -> (line: String, port: Int)? {
         guard let newline = text.firstIndex(of: "\n") else { return nil }
         let line = String(text[..<newline])

@@ -240,6 +240,22 @@ import Testing
         #expect(server.firstLine.contains("\"msg\":\"listening on http://127.0.0.1:\(server.port)\""))
     }
 
+    @Test func dataDirectoryFreeAfterKill() throws {
+        let directory = try CLIProcess.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try CLIProcess.writeUsersFile(at: directory + "/users.json", users: ["ops"], clients: ["ops"])
+        let arguments = ["--data-dir", directory + "/data", "--users-file", directory + "/users.json",
+                         "--config", CLIProcess.repositoryRoot + "/Config"]
+        let killed = try ServerProcess(arguments: arguments)
+        kill(killed.process.processIdentifier, SIGKILL)
+        killed.process.waitUntilExit()
+
+        let restarted = try ServerProcess(arguments: arguments)
+
+        #expect(FileManager.default.fileExists(atPath: directory + "/data/events.lock"))
+        #expect(try restarted.stop() == 0)
+    }
+
     @Test func invalidWorkflowStopsStart() throws {
         let directory = try CLIProcess.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

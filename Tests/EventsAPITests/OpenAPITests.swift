@@ -41,7 +41,7 @@ import Testing
         defer { server.remove() }
         let paths = try #require(OpenAPIDocument.make()["paths"]?.objectValue)
 
-        // A documented public route must answer without a token; a bearer route must answer 401.
+        // A route documented as public must succeed without a token; a bearer route must return 401.
         for route in server.router.routes where route.method == .get && !route.pattern.contains("{") {
             let operation = try #require(paths[route.pattern]?["get"])
             let isPublic = operation["security"] == []
@@ -142,7 +142,7 @@ import Testing
             let request = try #require(item["request"])
             let method = try #require(request["method"]?.stringValue).lowercased()
             let segments = try #require(request["url"]?["path"]?.arrayValue).compactMap(\.stringValue)
-            // {{eventId}} stands where the route pattern has {eventId}.
+            // {{eventId}} is in the place of the route pattern's {eventId}.
             let pattern = "/" + segments.map { $0.hasPrefix("{{") ? "{" + $0.dropFirst(2).dropLast(2) + "}" : $0 }
                 .joined(separator: "/")
             #expect(paths[pattern]?[method] != nil, "\(method.uppercased()) \(pattern) is not a documented route")

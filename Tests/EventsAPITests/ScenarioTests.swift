@@ -184,6 +184,19 @@ import Testing
         }
     }
 
+    @Test func syncTimeoutAnswers504() throws {
+        let server = try ScenarioServer { $0.syncTimeoutMilliseconds = 0 }
+        defer { server.remove() }
+        let response = try server.postSync(ScenarioTests.delta(ref: "T-1", delta: 5))
+        #expect(response.status == 504)
+        #expect(response.errorMessage?.contains("stays PENDING") == true)
+        let location = try #require(response.header("Location"))
+        let id = String(location.split(separator: "/").last ?? "")
+        // The event still runs, like a queued one.
+        #expect(try server.waitForEvent(id)["eventStatus"] == "COMPLETE")
+        #expect(try server.entity("INVENTORY_POSITION", "T-1")?["attributes"]?["onHand"] == 5)
+    }
+
     static func delta(ref: String, delta: Int, root: String = "DEFAULT:1") -> String {
         #"{"name":"InventoryDelta","retailerId":"1","entityType":"INVENTORY_POSITION","entityRef":"\#(ref)","rootEntityType":"INVENTORY_CATALOGUE","rootEntityRef":"\#(root)","attributes":{"delta":\#(delta),"reason":"TEST"}}"#
     }
