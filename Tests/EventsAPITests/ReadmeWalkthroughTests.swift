@@ -7,10 +7,10 @@ import Testing
     @Test func walkthroughRunsAsWritten() throws {
         let directory = try CLIProcess.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        // The demo user and client of the quick start, hashed with few iterations for speed.
-        try CLIProcess.writeUsersFile(at: directory + "/users.json")
+        // The shipped Config/ as is, users.json with the demo credentials included; only the
+        // database goes to a temporary directory.
         let server = try ServerProcess(arguments: ["--config", CLIProcess.repositoryRoot + "/Config",
-                                                   "--data-dir", directory + "/data", "--users-file", directory + "/users.json"])
+                                                   "--data-dir", directory + "/data"])
         defer { _ = try? server.stop() }
 
         let process = Process()
