@@ -31,7 +31,7 @@ public enum DatabaseWriterError: Error, CustomStringConvertible {
 /// queues up for the next group, so concurrent writers share one fsync (group commit).
 ///
 /// When the writer has been idle for `idleCheckpointDelay`, it runs a TRUNCATE checkpoint so
-/// the WAL file shrinks back. Under load, `wal_autocheckpoint` runs PASSIVE ones after commits.
+/// the WAL file shrinks back. Under load, the store's `Checkpointer` runs PASSIVE ones on its own thread.
 public final class DatabaseWriter: Sendable {
     /// Tuning of the writer.
     public struct Configuration: Sendable {
@@ -211,7 +211,7 @@ public final class DatabaseWriter: Sendable {
     private func commit(_ batch: [WorkItem]) {
         let started = TimeFormat.monotonicNanoseconds()
         do {
-            try connection.execute("BEGIN IMMEDIATE")
+            try connection.run("BEGIN IMMEDIATE")
         } catch {
             failedCommits.increment()
             logger.error("failed to begin a write transaction", [("error", "\(error)"), ("items", String(batch.count))])
@@ -234,14 +234,14 @@ public final class DatabaseWriter: Sendable {
 
         if groupError == nil {
             do {
-                try connection.execute("COMMIT")
+                try connection.run("COMMIT")
             } catch {
                 groupError = error
             }
         }
 
         if let groupError {
-            if !connection.isAutocommit { try? connection.execute("ROLLBACK") }
+            if !connection.isAutocommit { try? connection.run("ROLLBACK") }
             failedCommits.increment()
             logger.error("write transaction rolled back", [("error", "\(groupError)"), ("items", String(batch.count))])
             for completion in completions { completion.finish(groupError) }
@@ -255,18 +255,18 @@ public final class DatabaseWriter: Sendable {
 
     private static func runInSavepoint<T>(_ work: (SQLiteConnection) throws -> T, on connection: SQLiteConnection) -> Result<T, any Error> {
         do {
-            try connection.execute("SAVEPOINT item")
+            try connection.run("SAVEPOINT item")
         } catch {
             return .failure(error)
         }
         do {
             let value = try work(connection)
-            try connection.execute("RELEASE item")
+            try connection.run("RELEASE item")
             return .success(value)
         } catch {
             if !connection.isAutocommit {
-                try? connection.execute("ROLLBACK TO item")
-                try? connection.execute("RELEASE item")
+                try? connection.run("ROLLBACK TO item")
+                try? connection.run("RELEASE item")
             }
             return .failure(error)
         }

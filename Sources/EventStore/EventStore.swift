@@ -11,7 +11,7 @@ public final class EventStore: Sendable {
     /// Tuning of the store.
     public struct Configuration: Sendable {
         public var writer = DatabaseWriter.Configuration()
-        /// WAL size in pages at which a commit runs a PASSIVE checkpoint (https://sqlite.org/pragma.html#pragma_wal_autocheckpoint).
+        /// WAL size in pages at which the background checkpointer runs a PASSIVE checkpoint.
         public var walAutocheckpointPages = 1000
         /// Size the WAL file is truncated to after a checkpoint resets it, in bytes.
         public var journalSizeLimitBytes = 64 * 1024 * 1024
@@ -31,6 +31,8 @@ public final class EventStore: Sendable {
     public let path: String
     public let writer: DatabaseWriter
     private let configuration: Configuration
+    private let checkpointer: Checkpointer
+    private let writerConnection: SQLiteConnection
     private let idleReaders = Mutex<[SQLiteConnection]>([])
     private let isClosed = Atomic<Bool>(false)
 
@@ -47,11 +49,14 @@ public final class EventStore: Sendable {
         try connection.execute("PRAGMA journal_mode = WAL")
         try connection.execute("PRAGMA synchronous = FULL")
         try connection.execute("PRAGMA foreign_keys = ON")
-        try connection.execute("PRAGMA wal_autocheckpoint = \(configuration.walAutocheckpointPages)")
         try connection.execute("PRAGMA journal_size_limit = \(configuration.journalSizeLimitBytes)")
         try connection.execute("PRAGMA cache_size = -\(configuration.writerCacheSizeKiB)")
         try Migrations.apply(to: connection)
 
+        // The checkpointer's hook replaces SQLite's automatic checkpoint on this connection.
+        checkpointer = try Checkpointer(path: path, thresholdPages: configuration.walAutocheckpointPages, logger: logger)
+        checkpointer.attach(to: connection)
+        writerConnection = connection
         writer = DatabaseWriter(connection: connection, configuration: configuration.writer, logger: logger)
         logger.info("database opened", [("path", path), ("schemaVersion", String(Migrations.all.count))])
     }
@@ -81,6 +86,8 @@ public final class EventStore: Sendable {
     public func close() {
         guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         writer.close()
+        checkpointer.detach(from: writerConnection)
+        checkpointer.stop()
         idleReaders.withLock { $0.removeAll() }
     }
 

@@ -1,0 +1,95 @@
+import CSQLite
+import Dispatch
+import Foundation
+import Synchronization
+import Telemetry
+
+/// Copies the WAL back into the database on its own thread and connection, so the writer never
+/// spends a commit's time on a checkpoint.
+///
+/// It replaces SQLite's automatic checkpoint: the writer connection's WAL hook
+/// (https://sqlite.org/c3ref/wal_hook.html) reports the WAL size after each commit, and past
+/// `thresholdPages` this thread runs a PASSIVE checkpoint, which copies every frame that no
+/// reader still needs without blocking the writer or readers
+/// (https://sqlite.org/c3ref/wal_checkpoint_v2.html). After a checkpoint that copied every
+/// frame, the next write transaction starts the WAL again from its beginning.
+final class Checkpointer: Sendable {
+    private struct State {
+        var requested = false
+        var isStopping = false
+    }
+
+    private let connection: SQLiteConnection
+    private let thresholdPages: Int
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let wakeUp = DispatchSemaphore(value: 0)
+    private let stopped = DispatchSemaphore(value: 0)
+    private let checkpoints = MetricsRegistry.shared.counter(
+        "db_checkpoints_total", help: "PASSIVE checkpoints run by the background checkpointer")
+
+    init(path: String, thresholdPages: Int, logger: Logger) throws {
+        connection = try SQLiteConnection(path: path, create: false)
+        // PASSIVE checkpoints never wait for locks, so no busy timeout is needed.
+        connection.setBusyTimeout(milliseconds: 0)
+        self.thresholdPages = thresholdPages
+        self.logger = logger
+
+        let thread = Thread { [self] in runLoop() }
+        thread.name = "db-checkpointer"
+        thread.start()
+    }
+
+    /// Installs the WAL hook on the writer's connection. Call before the writer starts.
+    func attach(to writerConnection: SQLiteConnection) {
+        let hook: @convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, UnsafePointer<CChar>?, Int32) -> Int32 = {
+            context, _, _, pages in
+            guard let context else { return SQLITE_OK }
+            Unmanaged<Checkpointer>.fromOpaque(context).takeUnretainedValue().walGrew(pages: Int(pages))
+            return SQLITE_OK
+        }
+        // The writer connection must not outlive this object with the hook set: `detach` removes it.
+        sqlite3_wal_hook(writerConnection.handle, hook, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// Removes the WAL hook. Call once the writer thread has stopped using the connection.
+    func detach(from writerConnection: SQLiteConnection) {
+        sqlite3_wal_hook(writerConnection.handle, nil, nil)
+    }
+
+    /// Called on the writer thread after each commit with the WAL's size in pages.
+    private func walGrew(pages: Int) {
+        guard pages >= thresholdPages else { return }
+        let wake = state.withLock { state -> Bool in
+            guard !state.requested else { return false }
+            state.requested = true
+            return true
+        }
+        if wake { wakeUp.signal() }
+    }
+
+    /// Stops the thread after the checkpoint in progress, if any.
+    func stop() {
+        state.withLock { $0.isStopping = true }
+        wakeUp.signal()
+        stopped.wait()
+    }
+
+    private func runLoop() {
+        while true {
+            wakeUp.wait()
+            let stopping = state.withLock { state -> Bool in
+                state.requested = false
+                return state.isStopping
+            }
+            if stopping { break }
+            do {
+                try connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                checkpoints.increment()
+            } catch {
+                logger.warning("background checkpoint failed", [("error", "\(error)")])
+            }
+        }
+        stopped.signal()
+    }
+}
