@@ -3,21 +3,21 @@
 # fresh database in a temporary directory, and prints:
 #   1. orchestration throughput, POST /event/async to COMPLETE, of ConfirmPick (four rules, one
 #      inline FulfilmentPicked event, full audit trail) posted by wrk at 64 connections;
-#   2. queue latency (accepted to committed) p50/p99 at 1,000 ConfirmPick events/s offered,
-#      from the server's workflow_queue_latency_seconds histogram (linear within a bucket);
+#   2. queue latency (accepted to committed) p50/p99 at 1,000 and 250 ConfirmPick events/s
+#      offered, from the server's workflow_queue_latency_seconds histogram (linear within a bucket);
 #   3. rows written per second during the throughput run (events inserted, event statuses and
 #      entities updated);
 #   4. the inventory feed: 10,000 InventoryDelta events of +1/-1 over 100 positions of one
 #      catalogue from 32 connections, time to drain and a check of every position's sum.
 # Usage: bench/engine.sh   (about 3 minutes on 2 cores plus the release build)
 # Environment: BENCH_SECONDS (wrk duration, default 10), BENCH_FULFILMENTS (orders set up for the
-# throughput run, default 20000), BENCH_RATE (offered rate, default 1000).
+# throughput run, default 20000), BENCH_RATES (offered rates, default "1000 250").
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${ENGINE_BENCH_BUILD:-/tmp/events-engine-bench-build}
 seconds=${BENCH_SECONDS:-10}
 fulfilments=${BENCH_FULFILMENTS:-20000}
-rate=${BENCH_RATE:-1000}
+rates=${BENCH_RATES:-1000 250}
 work=$(mktemp -d /tmp/events-engine-bench.XXXXXX)
 server_pid=""
 
@@ -29,7 +29,11 @@ trap cleanup EXIT
 
 command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 echo "building events-server (release)..." >&2
-(cd "$repo" && swift build -c release --product events-server --scratch-path "$build" >/dev/null)
+if ! (cd "$repo" && swift build -c release --product events-server --scratch-path "$build" >"$work/build.log" 2>&1); then
+  echo "the release build failed:" >&2
+  tail -30 "$work/build.log" >&2
+  exit 1
+fi
 binary="$build/release/events-server"
 
 # Access logs at debug level are below the info log level, so they are off.
@@ -102,17 +106,20 @@ print(f"rows written: {written} in {elapsed:.2f} s = {written / elapsed:.0f} row
       f"({inserted} events inserted, {posted} statuses and {2 * posted} entities updated)")
 PY
 
-# 2. Queue latency at a fixed offered rate.
-latency_events=$((rate * 10))
-python3 "$repo/bench/engine_load.py" setup "$port" "$token" L "$latency_events" 16 >/dev/null
-wait_executed $(( $(executed) ))
-sleep 1
-curl -sf "$base/metrics" | grep '^workflow_queue_latency_seconds_bucket' >"$work/latency-before"
-before_executed=$(executed)
-paced=$(python3 "$repo/bench/engine_load.py" paced "$port" "$token" L 1 "$latency_events" "$rate" 16)
-wait_executed $((before_executed + latency_events))
-curl -sf "$base/metrics" | grep '^workflow_queue_latency_seconds_bucket' >"$work/latency-after"
-python3 - "$work/latency-before" "$work/latency-after" "$paced" <<'PY'
+# 2. Queue latency at fixed offered rates: the target rate, then a lower one for comparison.
+measure_latency() {
+  local rate=$1 prefix=$2
+  local latency_events=$((rate * 10))
+  python3 "$repo/bench/engine_load.py" setup "$port" "$token" "$prefix" "$latency_events" 16 >/dev/null
+  wait_executed $(( $(executed) ))
+  sleep 1
+  curl -sf "$base/metrics" | grep '^workflow_queue_latency_seconds_bucket' >"$work/latency-before"
+  local before_executed paced
+  before_executed=$(executed)
+  paced=$(python3 "$repo/bench/engine_load.py" paced "$port" "$token" "$prefix" 1 "$latency_events" "$rate" 16)
+  wait_executed $((before_executed + latency_events))
+  curl -sf "$base/metrics" | grep '^workflow_queue_latency_seconds_bucket' >"$work/latency-after"
+  python3 - "$work/latency-before" "$work/latency-after" "$paced" <<'PY2'
 import json, re, sys
 def read(path):
     buckets = {}
@@ -138,13 +145,19 @@ def quantile(q):
 paced = json.loads(sys.argv[3])
 print(f"queue latency at {paced['offeredRate']:.0f} events/s offered (achieved {paced['achievedRate']}/s, "
       f"{total} events): p50 {quantile(0.5) * 1000:.1f} ms, p99 {quantile(0.99) * 1000:.1f} ms")
-PY
+PY2
+}
+for offered in $rates; do
+  measure_latency "$offered" "L$offered"
+done
 
 # 3. The inventory feed of the reference scenario, full size.
 before_executed=$(executed)
 started=$(now)
 python3 "$repo/bench/engine_load.py" inventory "$port" "$token" 10000 32 100 >"$work/inventory.json"
 posted_seconds=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["seconds"])' "$work/inventory.json")
+inventory_errors=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["errors"])' "$work/inventory.json")
+[ "$inventory_errors" = 0 ] || echo "warning: $inventory_errors inventory posts were not answered 200" >&2
 wait_executed $((before_executed + 10000))
 finished=$(now)
 check=$(sqlite3 -readonly "$database" "

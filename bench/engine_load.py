@@ -109,7 +109,8 @@ def inventory(port, token, count, connections, positions):
     def work(index, errors):
         connection = Connection(port, token)
         generator = random.Random(index)
-        for _ in range(count // connections):
+        share = count // connections + (1 if index < count % connections else 0)
+        for _ in range(share):
             body = json.dumps({"name": "InventoryDelta", "retailerId": "1", "entityType": "INVENTORY_POSITION",
                                "entityRef": f"SKU-{generator.randrange(positions)}:DC-SYD",
                                "rootEntityType": "INVENTORY_CATALOGUE", "rootEntityRef": "DEFAULT:1",
@@ -118,7 +119,7 @@ def inventory(port, token, count, connections, positions):
                 errors.append(1)
     started = time.time()
     errors = run_threads(connections, work)
-    print(json.dumps({"posted": count // connections * connections, "errors": len(errors),
+    print(json.dumps({"posted": count, "errors": len(errors),
                       "seconds": round(time.time() - started, 3)}))
 
 
