@@ -97,10 +97,12 @@ public struct EventRoutes: Sendable {
             switch result {
             case .success(.stored(let body)):
                 log.debug("event accepted", [("eventId", event.id), ("name", event.name), ("entityRef", event.context.entityRef ?? "")])
-                responder.send(.json(200, bytes: body, headers: EventRoutes.locationHeaders(eventID: event.id)))
+                // The queue hears of the event before the client does, so a client that reads
+                // the queue's state right after the 200 finds the event there.
                 if event.type == EventType.orchestration {
                     listener?.eventsAccepted([event])
                 }
+                responder.send(.json(200, bytes: body, headers: EventRoutes.locationHeaders(eventID: event.id)))
             case .success(.replayed(let status, let body)):
                 var headers = HTTPFields([("Idempotent-Replayed", "true")])
                 if let eventID = (try? JSONParser().parse(body))?["eventId"]?.stringValue {

@@ -12,7 +12,7 @@ let arguments = CommandLine.arguments
 var documentBytes = Array(document.utf8)
 if arguments.count > 2 {
     guard let data = FileManager.default.contents(atPath: arguments[2]) else {
-        FileHandle.standardError.write(Data("http-bench-server: cannot read the document file \(arguments[2])\n".utf8))
+        LogSink.writeToStandardError("http-bench-server: cannot read the document file \(arguments[2])\n")
         exit(2)
     }
     documentBytes = Array(data)
@@ -37,8 +37,10 @@ let server = HTTPServer(configuration: configuration, router: router)
 do {
     let port = try server.start()
     print("http-bench-server listening on http://127.0.0.1:\(port), document of \(body.count) bytes")
+    // Standard output may be a pipe (a test reads the port from it), so flush the line now.
+    fflush(stdout)
 } catch {
-    FileHandle.standardError.write(Data("http-bench-server: \(error)\n".utf8))
+    LogSink.writeToStandardError("http-bench-server: \(error)\n")
     exit(1)
 }
 server.waitUntilStopped()

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Synchronization
 
 /// Severity of a log line, from the most verbose to the most severe.
@@ -39,7 +40,7 @@ public final class LogSink: Sendable {
         var level: LogLevel = .info
         var format: LogFormat = .logfmt
         var output: @Sendable (String) -> Void = { line in
-            FileHandle.standardError.write(Data(line.utf8))
+            LogSink.writeToStandardError(line)
         }
     }
 
@@ -79,6 +80,26 @@ public final class LogSink: Sendable {
             line = text + "}\n"
         }
         output(line)
+    }
+
+    /// Writes `line` to file descriptor 2 with write(2), retrying on EINTR and short writes.
+    /// A closed or broken standard error drops the line: logging must never stop the server,
+    /// and FileHandle's non-throwing write traps on EPIPE.
+    public static func writeToStandardError(_ line: String) {
+        var bytes = Array(line.utf8)
+        bytes.withUnsafeMutableBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
+                if written > 0 {
+                    offset += written
+                } else if written < 0 && errno == EINTR {
+                    continue
+                } else {
+                    return
+                }
+            }
+        }
     }
 
     static func logfmtValue(_ value: String) -> String {

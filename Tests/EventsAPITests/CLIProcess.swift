@@ -60,7 +60,9 @@ enum CLIProcess {
         process.standardError = errors
         try process.run()
 
-        if let standardInput { input.fileHandleForWriting.write(Data(standardInput.utf8)) }
+        // A child that exits before reading its input closes the pipe; the throwing write reports
+        // EPIPE instead of trapping, and the test then checks the child's exit status.
+        if let standardInput { try? input.fileHandleForWriting.write(contentsOf: Data(standardInput.utf8)) }
         try input.fileHandleForWriting.close()
         let outputReader = PipeReader(output.fileHandleForReading)
         let errorReader = PipeReader(errors.fileHandleForReading)
