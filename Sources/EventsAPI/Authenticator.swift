@@ -20,7 +20,7 @@ public final class Authenticator: Sendable {
     /// Lifetime of new tokens, in seconds.
     public let tokenLifetimeSeconds: Int
     private let clock: @Sendable () -> Int64
-    private let tokens = Mutex<[[UInt8]: CachedToken]>([:])
+    private let tokens = Mutex<[TokenDigest: CachedToken]>([:])
     private let logger: Logger
 
     /// - Parameter clock: epoch milliseconds; tests pass a fake to expire tokens.
@@ -40,7 +40,7 @@ public final class Authenticator: Sendable {
         let stored = try store.read { try TokenRecords.active(at: now, on: $0) }
         tokens.withLock { cache in
             for token in stored {
-                cache[token.hash] = CachedToken(username: token.username, expiresOn: token.expiresOn)
+                cache[TokenDigest(token.hash)] = CachedToken(username: token.username, expiresOn: token.expiresOn)
             }
         }
         logger.info("bearer tokens loaded", [("count", String(stored.count))])
@@ -51,13 +51,10 @@ public final class Authenticator: Sendable {
         guard let header = request.headers["Authorization"] else {
             return .failure(.unauthorized("missing Authorization header: send Authorization: Bearer <access_token> from POST /oauth/token", invalidToken: false))
         }
-        // The scheme name is case-insensitive (RFC 9110 section 11.1).
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+        guard let token = Authenticator.bearerToken(header) else {
             return .failure(.unauthorized("the Authorization header must use the Bearer scheme: Authorization: Bearer <access_token>", invalidToken: false))
         }
-        let token = parts[1].trimmingCharacters(in: .whitespaces)
-        let hash = Crypto.sha256(Array(token.utf8))
+        let hash = TokenDigest(Crypto.sha256(token))
         let now = clock()
 
         let cached = tokens.withLock { cache -> CachedToken? in
@@ -78,6 +75,23 @@ public final class Authenticator: Sendable {
             return .failure(.unauthorized("invalid access token: its user no longer exists", invalidToken: true))
         }
         return .success(users.authenticatedUser(user))
+    }
+
+    /// Returns the bytes of the token in `Bearer <token>`, or nil for another scheme. The scheme
+    /// name is case-insensitive (RFC 9110 section 11.1), and spaces around the token are ignored.
+    static func bearerToken(_ header: String) -> [UInt8]? {
+        var bytes = Array(header.utf8)[...]
+        while bytes.first == UInt8(ascii: " ") { bytes.removeFirst() }
+        let scheme = Array("bearer".utf8)
+        guard bytes.count > scheme.count else { return nil }
+        for (offset, expected) in scheme.enumerated() where bytes[bytes.startIndex + offset] | 0x20 != expected {
+            return nil
+        }
+        bytes.removeFirst(scheme.count)
+        guard bytes.first == UInt8(ascii: " ") else { return nil }
+        while bytes.first == UInt8(ascii: " ") { bytes.removeFirst() }
+        while bytes.last == UInt8(ascii: " ") { bytes.removeLast() }
+        return bytes.isEmpty ? nil : Array(bytes)
     }
 
     /// Installs a head filter that rejects requests to routes under `/api/` without a valid
@@ -105,9 +119,10 @@ public final class Authenticator: Sendable {
     public func issueToken(username: String, clientId: String,
                            completion: @escaping @Sendable (Result<IssuedToken, any Error>) -> Void) {
         let value = Crypto.base64URL(Crypto.randomBytes(32))
-        let hash = Crypto.sha256(Array(value.utf8))
+        let hashBytes = Crypto.sha256(Array(value.utf8))
+        let hash = TokenDigest(hashBytes)
         let now = clock()
-        let record = TokenRecords.Token(hash: hash, username: username, clientId: clientId, issuedOn: now,
+        let record = TokenRecords.Token(hash: hashBytes, username: username, clientId: clientId, issuedOn: now,
                                         expiresOn: now + Int64(tokenLifetimeSeconds) * 1000)
 
         store.writer.submit({ connection in
@@ -131,8 +146,32 @@ public final class Authenticator: Sendable {
 
     /// Makes `token` invalid at once, in memory and in the database.
     public func revoke(token: String, completion: @escaping @Sendable (Result<Bool, any Error>) -> Void) {
-        let hash = Crypto.sha256(Array(token.utf8))
-        tokens.withLock { _ = $0.removeValue(forKey: hash) }
-        store.writer.submit({ try TokenRecords.delete(hash: hash, on: $0) }, completion: completion)
+        let hashBytes = Crypto.sha256(Array(token.utf8))
+        tokens.withLock { _ = $0.removeValue(forKey: TokenDigest(hashBytes)) }
+        store.writer.submit({ try TokenRecords.delete(hash: hashBytes, on: $0) }, completion: completion)
+    }
+}
+
+/// A SHA-256 digest as four words, so the token cache hashes 4 integers instead of 32 bytes.
+struct TokenDigest: Hashable, Sendable {
+    let words: (UInt64, UInt64, UInt64, UInt64)
+
+    init(_ digest: [UInt8]) {
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &words) { buffer in
+            buffer.copyBytes(from: digest.prefix(32))
+        }
+        self.words = words
+    }
+
+    static func == (left: TokenDigest, right: TokenDigest) -> Bool {
+        left.words == right.words
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
     }
 }

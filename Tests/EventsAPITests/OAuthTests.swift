@@ -163,6 +163,17 @@ import Testing
         #expect(throws: PasswordHashError.self) { try PasswordHash.verify(password: "x", against: "md5$abc") }
     }
 
+    @Test func bearerHeaderParsing() {
+        let cases: [(String, String?)] = [
+            ("Bearer abc", "abc"), ("bearer abc", "abc"), ("BEARER  abc  ", "abc"), ("Bearer", nil),
+            ("Bearer ", nil), ("Bearerabc", nil), ("Basic abc", nil), ("Token abc", nil),
+        ]
+        for (header, expected) in cases {
+            let token = Authenticator.bearerToken(header).map { String(decoding: $0, as: UTF8.self) }
+            #expect(token == expected, "\(header)")
+        }
+    }
+
     @Test func passwordHashKnownVector() throws {
         // PBKDF2-HMAC-SHA256 with P="password", S="salt", c=4096, dkLen=32, checked against
         // Python's hashlib.pbkdf2_hmac.
