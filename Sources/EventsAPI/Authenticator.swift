@@ -133,6 +133,8 @@ public final class Authenticator: Sendable {
             case .success:
                 tokens.withLock { cache in
                     cache[hash] = CachedToken(username: username, expiresOn: record.expiresOn)
+                    // NOTE: live tokens are not capped per user, so the cache grows with the
+                    // logins of one day (about 100 bytes each); only expired entries are dropped.
                     if cache.count > 10_000 {
                         cache = cache.filter { $0.value.expiresOn > now }
                     }
