@@ -10,7 +10,7 @@ enum BackupCommand {
         The server may keep running: the copy is one consistent snapshot and writers are not
         blocked. FILE is a self-contained SQLite database (rollback journal, no -wal file),
         checked with PRAGMA quick_check before it replaces anything. To restore, stop the server
-        and copy FILE to DATA-DIR/events.sqlite after removing events.sqlite-wal and -shm.
+        and run events-server restore --from FILE.
 
           --to FILE        Backup file to write. Required.
           --force          Replace FILE when it exists. Default: an existing FILE is an error.

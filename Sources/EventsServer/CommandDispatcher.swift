@@ -19,6 +19,8 @@ enum CommandDispatcher {
                 run: HealthcheckCommand.run),
         Command(name: "backup", summary: "Copy the database, while the server runs, to a file (SQLite online backup).",
                 run: BackupCommand.run),
+        Command(name: "restore", summary: "Replace the database with a backup while the server is stopped.",
+                run: RestoreCommand.run),
         Command(name: "settings", summary: "Print the effective settings and where each comes from, or the reference table.",
                 run: SettingsCommand.run),
     ]

@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func everyCommandHasHelp() throws {
-        for command in ["hash-password", "users", "validate-workflow", "healthcheck", "backup", "settings"] {
+        for command in ["hash-password", "users", "validate-workflow", "healthcheck", "backup", "restore", "settings"] {
             let output = try CLIProcess.run([command, "--help"])
             #expect(output.status == 0, "\(command) --help exited \(output.status)")
             #expect(output.standardOutput.hasPrefix("Usage: events-server \(command)"), "\(command)")
@@ -441,6 +441,60 @@ import Testing
         #expect(copy.hasPrefix("SQLite format 3"))
         let count = try CLIProcess.run(["backup", "--to", directory + "/second.sqlite", "--force", "--data-dir", directory + "/data"])
         #expect(count.status == 0)
+    }
+
+    @Test func restoreReplacesDatabase() throws {
+        let directory = try CLIProcess.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try CLIProcess.writeUsersFile(at: directory + "/users.json", users: ["ops"], clients: ["ops"])
+        let arguments = ["--data-dir", directory + "/data", "--users-file", directory + "/users.json",
+                         "--config", CLIProcess.repositoryRoot + "/Config"]
+        let server = try ServerProcess(arguments: arguments)
+        let base = "http://127.0.0.1:\(server.port)"
+        let answer = try curl(["-X", "POST", "\(base)/oauth/token?username=ops&password=ops&client_id=ops&client_secret=ops&grant_type=password&scope=api"])
+        let token = try #require(answer.split(separator: "\"").dropFirst(3).first.map(String.init))
+        func post(_ ref: String) throws -> String {
+            let body = "{\"name\": \"Note\", \"type\": \"GENERAL\", \"retailerId\": \"1\", \"entityType\": \"ORDER\", \"entityRef\": \"\(ref)\"}"
+            let posted = try curl(["-X", "POST", "\(base)/api/v4.1/event/async", "-H", "Authorization: Bearer \(token)",
+                                   "-H", "Content-Type: application/json", "-d", body])
+            return try #require(posted.split(separator: "\"").dropFirst(3).first.map(String.init))
+        }
+        let kept = try post("BEFORE-BACKUP")
+        let backup = directory + "/backup.sqlite"
+        #expect(try CLIProcess.run(["backup", "--to", backup, "--data-dir", directory + "/data"]).status == 0)
+        let dropped = try post("AFTER-BACKUP")
+
+        let whileRunning = try CLIProcess.run(["restore", "--from", backup, "--data-dir", directory + "/data"])
+        #expect(whileRunning.status == 1)
+        #expect(whileRunning.standardError.contains("is in use by another events-server"))
+
+        try server.stop()
+        let restored = try CLIProcess.run(["restore", "--from", backup, "--data-dir", directory + "/data"])
+        #expect(restored.status == 0, "\(restored.standardError)")
+        #expect(restored.standardOutput.contains("the previous database is kept as \(directory)/data/events.sqlite.replaced-"))
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory + "/data")
+        #expect(!names.contains("events.sqlite-wal"))
+        #expect(!names.contains("events.sqlite.restoring"))
+
+        let again = try ServerProcess(arguments: arguments)
+        defer { _ = try? again.stop() }
+        let other = "http://127.0.0.1:\(again.port)"
+        let keptEvent = try curl(["-o", "/dev/null", "-w", "%{http_code}", "\(other)/api/v4.1/event/\(kept)", "-H", "Authorization: Bearer \(token)"])
+        let droppedEvent = try curl(["-o", "/dev/null", "-w", "%{http_code}", "\(other)/api/v4.1/event/\(dropped)", "-H", "Authorization: Bearer \(token)"])
+        #expect(keptEvent == "200")
+        #expect(droppedEvent == "404")
+    }
+
+    @Test func restoreRejectsNonDatabase() throws {
+        let directory = try CLIProcess.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Data("not a database".utf8).write(to: URL(fileURLWithPath: directory + "/junk.sqlite"))
+
+        let output = try CLIProcess.run(["restore", "--from", directory + "/junk.sqlite", "--data-dir", directory + "/data"])
+
+        #expect(output.status == 1)
+        #expect(output.standardError.contains("restore failed"))
+        #expect(!FileManager.default.fileExists(atPath: directory + "/data/events.sqlite"))
     }
 
     @Test func backupNeedsDestination() throws {
