@@ -74,7 +74,7 @@ enum RestoreCommand {
 }
 
 extension TimeFormat {
-    /// The current UTC time as `20261204T103000Z`, for file names.
+    /// Formats the current UTC time as `20261204T103000Z`, for file names.
     static func fileStamp() -> String {
         let text = iso8601(milliseconds: nowMilliseconds())
         return String(text.prefix(19).filter { $0 != "-" && $0 != ":" }) + "Z"
