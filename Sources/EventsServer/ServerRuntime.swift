@@ -47,38 +47,35 @@ final class ServerRuntime {
         try FileManager.default.createDirectory(atPath: settings.dataDir, withIntermediateDirectories: true)
         dataDirectoryLock = try DataDirectoryLock(dataDirectory: settings.dataDir)
         try PortCheck.requireFree(host: settings.host, port: settings.port)
-        let store = try EventStore(path: settings.databasePath, logger: Logger(label: "store"))
-        self.store = store
 
-        let authenticator = Authenticator(users: credentials.directory, store: store,
-                                          tokenLifetimeSeconds: settings.tokenLifetime, logger: Logger(label: "auth"))
-        try authenticator.loadTokens()
-
-        let engine = WorkflowEngine(store: store, workflows: workflows, configuration: makeEngineConfiguration(),
-                                    logger: Logger(label: "workflow"))
-        self.engine = engine
-        do {
-            try engine.start()
-        } catch {
-            store.close()
-            throw error
-        }
-        engineRunning.set(true)
-
-        addReadinessChecks(store: store, workflowCount: workflows.count, workflowsDirectory: workflowsDirectory)
-        OperationsProcessMetrics.register()
-        ServerRuntime.registerOldestPendingGauge(store: store)
-        ServerRuntime.registerWebhookOutboxGauges(store: store)
-        let router = ServerRoutes.makeRouter(ServerRoutes.Components(
-            store: store, authenticator: authenticator, engine: engine, readiness: readiness))
-
-        let server = HTTPServer(configuration: httpConfiguration, router: router, logger: Logger(label: "http"))
+        let server: HTTPServer
         let port: Int
         do {
+            let store = try EventStore(path: settings.databasePath, logger: Logger(label: "store"))
+            self.store = store
+            let authenticator = Authenticator(users: credentials.directory, store: store,
+                                              tokenLifetimeSeconds: settings.tokenLifetime, logger: Logger(label: "auth"))
+            try authenticator.loadTokens()
+
+            let engine = WorkflowEngine(store: store, workflows: workflows, configuration: makeEngineConfiguration(),
+                                        logger: Logger(label: "workflow"))
+            self.engine = engine
+            try engine.start()
+            engineRunning.set(true)
+
+            addReadinessChecks(store: store, workflowCount: workflows.count, workflowsDirectory: workflowsDirectory)
+            OperationsProcessMetrics.register()
+            ServerRuntime.registerOldestPendingGauge(store: store)
+            ServerRuntime.registerWebhookOutboxGauges(store: store)
+            let router = ServerRoutes.makeRouter(ServerRoutes.Components(
+                store: store, authenticator: authenticator, engine: engine, readiness: readiness))
+
+            server = HTTPServer(configuration: httpConfiguration, router: router, logger: Logger(label: "http"))
             port = try server.start()
         } catch {
-            engine.stop()
-            store.close()
+            engineRunning.set(false)
+            engine?.stop()
+            store?.close()
             throw error
         }
         self.server = server
