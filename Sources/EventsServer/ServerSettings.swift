@@ -76,7 +76,7 @@ struct ServerSettings: Sendable {
                 defaultDescription: "unset",
                 apply: { $0.usersJson = $1.description }, read: { .text($0.usersJson ?? "") }),
         Setting(key: "requireCredentials", kind: .boolean,
-                summary: "Refuse to start when no user is configured or the only credentials are the demo ones. --no-demo-credentials sets it too.",
+                summary: "Refuse to start when no user or no API client is configured, or when the demo credentials (demo / demo) are present. --no-demo-credentials sets it too.",
                 apply: { $0.requireCredentials = $1.booleanValue }, read: { .boolean($0.requireCredentials) }),
         Setting(key: "tokenLifetime", kind: .integer(60...31_536_000, unit: "seconds"),
                 summary: "Lifetime of the access tokens that /oauth/token issues.",
