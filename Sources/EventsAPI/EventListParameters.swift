@@ -70,7 +70,10 @@ public enum EventListParameters {
         result.from = try time(values["from"], name: "from") ?? now - defaultWindowMilliseconds
         result.to = try time(values["to"], name: "to")
         if let from = result.from, let to = result.to, from > to {
-            throw .badRequest("from (\(values["from"] ?? TimeFormat.iso8601(milliseconds: from))) is after to (\(values["to"]!)): give a from that is at or before to")
+            guard let givenFrom = values["from"] else {
+                throw .badRequest("to (\(values["to"]!)) is before the default window: without from only the last 30 days are searched, so give a from at or before to")
+            }
+            throw .badRequest("from (\(givenFrom)) is after to (\(values["to"]!)): give a from that is at or before to")
         }
 
         if let allowed = user.retailerIds {

@@ -135,6 +135,7 @@ import Testing
             ("to=2026-13-01T00:00:00Z", "to must be an ISO 8601 time"),
             ("from=2026-12-01T00:00:00", "from must be"),
             ("from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z", "is after to"),
+            ("to=2020-01-01T00:00:00Z", "without from only the last 30 days are searched"),
             ("eventType=AUDIT", "eventType must be one of ORCHESTRATION"),
             ("eventStatus=DONE", "eventStatus must be one of PENDING"),
         ]
