@@ -29,7 +29,10 @@ trap cleanup EXIT
 
 command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 echo "building events-server (release)..." >&2
-if ! (cd "$repo" && swift build -c release --product events-server --scratch-path "$build" >"$work/build.log" 2>&1); then
+# Built from a copy of the sources, so edits made meanwhile cannot break the build.
+mkdir -p "$work/source"
+cp -r "$repo/Package.swift" "$repo/Sources" "$repo/Tests" "$work/source/"
+if ! (cd "$work/source" && swift build -c release --product events-server --scratch-path "$build" >"$work/build.log" 2>&1); then
   echo "the release build failed:" >&2
   tail -30 "$work/build.log" >&2
   exit 1
