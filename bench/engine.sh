@@ -160,7 +160,7 @@ started=$(now)
 python3 "$repo/bench/engine_load.py" inventory "$port" "$token" 10000 32 100 >"$work/inventory.json"
 posted_seconds=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["seconds"])' "$work/inventory.json")
 inventory_errors=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["errors"])' "$work/inventory.json")
-[ "$inventory_errors" = 0 ] || echo "warning: $inventory_errors inventory posts were not answered 200" >&2
+[ "$inventory_errors" = 0 ] || echo "warning: $inventory_errors inventory posts got a status other than 200" >&2
 wait_executed $((before_executed + 10000))
 finished=$(now)
 check=$(sqlite3 -readonly "$database" "
