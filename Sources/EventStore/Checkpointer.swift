@@ -12,12 +12,17 @@ import Telemetry
 /// `thresholdPages` this thread runs a PASSIVE checkpoint, which copies every frame that no
 /// reader still needs without blocking the writer or readers
 /// (https://sqlite.org/c3ref/wal_checkpoint_v2.html). After a checkpoint that copied every
-/// frame, the next write transaction starts the WAL again from its beginning.
+/// frame, the next write transaction starts the WAL again from its beginning. When this thread
+/// falls behind (a starved CPU) and the WAL reaches `backstopFactor` times the threshold, the
+/// writer runs a PASSIVE checkpoint itself after its commit, as SQLite's own would.
 final class Checkpointer: Sendable {
     private struct State {
         var requested = false
         var isStopping = false
     }
+
+    /// The WAL size, as a multiple of the threshold, at which the writer checkpoints itself.
+    static let backstopFactor = 8
 
     private let connection: SQLiteConnection
     private let thresholdPages: Int
@@ -43,9 +48,14 @@ final class Checkpointer: Sendable {
     /// Installs the WAL hook on the writer's connection. Call before the writer starts.
     func attach(to writerConnection: SQLiteConnection) {
         let hook: @convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, UnsafePointer<CChar>?, Int32) -> Int32 = {
-            context, _, _, pages in
+            context, database, _, pages in
             guard let context else { return SQLITE_OK }
-            Unmanaged<Checkpointer>.fromOpaque(context).takeUnretainedValue().walGrew(pages: Int(pages))
+            let checkpointer = Unmanaged<Checkpointer>.fromOpaque(context).takeUnretainedValue()
+            checkpointer.walGrew(pages: Int(pages))
+            if Int(pages) >= checkpointer.thresholdPages * Checkpointer.backstopFactor {
+                // SQLITE_BUSY here means the checkpointer thread is checkpointing right now.
+                sqlite3_wal_checkpoint_v2(database, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+            }
             return SQLITE_OK
         }
         // The writer connection must not outlive this object with the hook set: `detach` removes it.
