@@ -96,6 +96,35 @@ import Testing
         #expect(all["hasMore"] == false)
     }
 
+    @Test func pagingTiedTimesOverHTTP() throws {
+        let server = try TestServer()
+        defer { server.remove() }
+        let token = try server.token()
+
+        // 10,000 events sharing five generatedOn values.
+        let events = (0..<10_000).map { index in
+            Self.event("Tie", offset: Int64(index % 5), entityRef: "T-\(index)", rootEntityRef: "T")
+        }
+        try Self.seed(server, events)
+
+        var seen: [String] = []
+        var start = 0
+        var pages = 0
+        while pages < 20 {
+            let response = try server.request("GET", "/api/v4.1/event?name=Tie&from=2026-12-01T00:00:00Z&count=1500&start=\(start)", token: token)
+            #expect(response.status == 200)
+            let body = try response.json()
+            let ids = body["results"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+            seen += ids
+            start += ids.count
+            pages += 1
+            if body["hasMore"] != true { break }
+        }
+        #expect(pages == 7)
+        #expect(seen.count == 10_000)
+        #expect(Set(seen) == Set(events.map(\.id)))
+    }
+
     @Test func defaultWindowIsThirtyDays() throws {
         let server = try TestServer()
         defer { server.remove() }
