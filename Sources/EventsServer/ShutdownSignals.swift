@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 import Glibc
 import Telemetry
@@ -13,7 +14,7 @@ final class ShutdownSignals {
 
     private let sources: [any DispatchSourceSignal]
 
-    /// Installs the handlers. `onFirst` runs once, on a dispatch queue, with the signal's name.
+    /// Installs the handlers. `onFirst` runs once, on a thread of its own, with the signal's name.
     init(logger: Logger, onFirst: @escaping @Sendable (String) -> Void) {
         let queue = DispatchQueue(label: "events-server.signals")
         let received = Received()
@@ -28,7 +29,9 @@ final class ShutdownSignals {
                     _exit(130)
                 }
                 logger.info("shutting down", [("signal", name)])
-                onFirst(name)
+                // The shutdown blocks until the drain ends; running it elsewhere keeps this
+                // queue free to receive a second signal meanwhile.
+                Thread.detachNewThread { onFirst(name) }
             }
             source.resume()
             sources.append(source)

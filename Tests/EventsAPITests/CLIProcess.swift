@@ -162,15 +162,16 @@ final class ServerProcess {
     /// Standard error so far.
     var log: String { errorReader.current }
 
-    /// Sends SIGTERM and waits (at most 20 s) for the exit. Returns the exit status.
+    /// Sends `signal` (SIGTERM unless given) and waits (at most 20 s) for the exit. Returns the
+    /// exit status.
     @discardableResult
-    func stop() throws -> Int32 {
-        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+    func stop(signal: Int32 = SIGTERM) throws -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, signal) }
         let deadline = Date().addingTimeInterval(20)
         while process.isRunning && Date() < deadline { usleep(10_000) }
         guard !process.isRunning else {
             kill(process.processIdentifier, SIGKILL)
-            throw CLIProcess.Failure(description: "serve did not exit within 20 s of SIGTERM")
+            throw CLIProcess.Failure(description: "serve did not exit within 20 s of signal \(signal)")
         }
         process.waitUntilExit()
         _ = errorReader.finish()

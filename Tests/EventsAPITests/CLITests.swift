@@ -208,6 +208,41 @@ import Testing
         #expect(server.log.contains("database closed"))
     }
 
+    @Test func interruptDrainsLikeTerminate() throws {
+        let directory = try CLIProcess.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try CLIProcess.writeUsersFile(at: directory + "/users.json", users: ["ops"], clients: ["ops"])
+        let server = try ServerProcess(arguments: ["--data-dir", directory + "/data", "--users-file", directory + "/users.json",
+                                                   "--config", CLIProcess.repositoryRoot + "/Config"])
+
+        let status = try server.stop(signal: SIGINT)
+
+        #expect(status == 0)
+        #expect(server.log.contains("msg=\"shutting down\" signal=SIGINT"))
+        #expect(server.log.contains("database closed"))
+    }
+
+    @Test func secondSignalExitsAtOnce() throws {
+        let directory = try CLIProcess.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try CLIProcess.writeUsersFile(at: directory + "/users.json", users: ["ops"], clients: ["ops"])
+        let server = try ServerProcess(arguments: ["--data-dir", directory + "/data", "--users-file", directory + "/users.json",
+                                                   "--config", CLIProcess.repositoryRoot + "/Config", "--shutdown-timeout", "30"])
+        // A request whose body never comes keeps the drain waiting for up to shutdownTimeout.
+        let client = try TestHTTPClient(port: server.port)
+        try client.write("POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nusername=")
+        kill(server.process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(10)
+        while !server.log.contains("shutting down: no longer accepting") && Date() < deadline { usleep(10_000) }
+
+        let started = Date()
+        let status = try server.stop(signal: SIGTERM)
+
+        #expect(status == 130)
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(server.log.contains("second signal during shutdown: exiting now"))
+    }
+
     @Test func serveMetricsCoverQueueAndWebhooks() throws {
         let directory = try CLIProcess.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
