@@ -28,6 +28,7 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
     private let webhooks: WebhookDispatcher
     private let workersDone = DispatchGroup()
     private let lifecycle = Mutex(Lifecycle.created)
+    private let failureLogLimiter = LogRateLimiter(limit: 20, intervalSeconds: 10)
 
     private enum Lifecycle { case created, running, stopped }
 
@@ -262,8 +263,13 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
         if webhookCount > 0 {
             webhooks.wake()
         }
-        if outcome.status == EventStatus.failed, logger.isEnabled(.info) {
-            logger.info("event failed", [("eventId", outcome.event.id), ("name", outcome.event.name), ("error", outcome.errorMessage ?? "")])
+        // A feed of bad events must not flood the log: at most 20 lines per 10 s, with a count
+        // of the ones left out. The exception audit of each failed event has the details.
+        if outcome.status == EventStatus.failed, logger.isEnabled(.info), let dropped = failureLogLimiter.admit() {
+            logger.info("event failed", [
+                ("eventId", outcome.event.id), ("name", outcome.event.name), ("error", outcome.errorMessage ?? ""),
+                ("notLoggedSinceLastLine", String(dropped)),
+            ])
         }
 
         let report = ExecutionReport(eventId: outcome.event.id, entityId: outcome.entityId, status: outcome.status,
