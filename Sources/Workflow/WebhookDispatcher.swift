@@ -21,6 +21,7 @@ final class WebhookDispatcher: @unchecked Sendable {
     private var stopping = false
     private let finished = DispatchSemaphore(value: 0)
     private let deliveryQueue = DispatchQueue(label: "webhook-delivery", attributes: .concurrent)
+    private let retryLogLimiter = LogRateLimiter(limit: 20, intervalSeconds: 10)
 
     private let attempts = MetricsRegistry.shared.counter("workflow_webhook_attempts_total", help: "Webhook delivery attempts")
     private let failures = MetricsRegistry.shared.counter("workflow_webhook_failed_attempts_total", help: "Webhook attempts without a 2xx response")
@@ -186,9 +187,15 @@ final class WebhookDispatcher: @unchecked Sendable {
             ("attempt", String(attempt)), ("httpStatus", status.map(String.init) ?? "none"), ("error", failure ?? ""),
         ]
         switch state {
-        case .delivered: logger.debug("webhook delivered", fields)
-        case .pending: logger.warning("webhook attempt failed; retrying later", fields)
-        case .failed: logger.error("webhook failed after its last attempt", fields)
+        case .delivered:
+            logger.debug("webhook delivered", fields)
+        case .pending:
+            // A receiver that is down fails every webhook: log at most 20 of these per 10 s.
+            if let dropped = retryLogLimiter.admit() {
+                logger.warning("webhook attempt failed; retrying later", fields + [("notLoggedSinceLastLine", String(dropped))])
+            }
+        case .failed:
+            logger.error("webhook failed after its last attempt", fields)
         }
     }
 }
