@@ -33,6 +33,33 @@ import Testing
         }
     }
 
+    @Test func webhookRetriedUntilAccepted() throws {
+        let receiver = try ScenarioWebhookReceiver(statuses: [500, 502, 200])
+        defer { receiver.close() }
+        let server = try ScenarioServer(webhookPort: receiver.port)
+        defer { server.remove() }
+
+        let steps = try ScenarioRunner(server: server, mode: .sync).run("order-lifecycle.json")
+        let requests = receiver.waitForRequests(3)
+        #expect(requests.count == 3)
+        #expect(requests.map { $0.body } == Array(repeating: requests[0].body, count: requests.count))
+
+        // Each attempt is audited under the event whose ruleset sent the webhook.
+        let deadline = Date().addingTimeInterval(10)
+        var attempts: [JSONValue] = []
+        while Date() < deadline {
+            let trail = try server.eventsBySource(rootEntityRef: "HD-1001")
+            let delivered = trail[steps[7].eventId]?.first { $0["type"] == "ORCHESTRATION" }
+            attempts = (trail[delivered?["id"]?.stringValue ?? ""] ?? []).filter { $0["name"] == "WebhookAttempt" }
+            if attempts.count == 3 { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        let sorted = attempts.sorted { ($0.auditValue("attempt")?.integerValue ?? 0) < ($1.auditValue("attempt")?.integerValue ?? 0) }
+        #expect(sorted.map { $0.auditValue("httpStatus") } == [500, 502, 200])
+        #expect(sorted.map { $0["eventStatus"] } == ["FAILED", "FAILED", "SUCCESS"])
+        #expect(sorted.last?.auditValue("outcome") == "DELIVERED")
+    }
+
     private func checkOrderAuditTrail(_ server: ScenarioServer, steps: [ScenarioRunner.Step]) throws {
         let trail = try server.eventsBySource(rootEntityRef: "HD-1001")
         let expectedRules = [3, 2, 4, 0, 0, 4, 3, 3]
