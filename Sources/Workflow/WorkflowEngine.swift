@@ -29,6 +29,8 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
     private let workersDone = DispatchGroup()
     private let lifecycle = Mutex(Lifecycle.created)
     private let failureLogLimiter = LogRateLimiter(limit: 20, intervalSeconds: 10)
+    /// Events that hit a constraint error once and were queued to run again.
+    private let conflictRetries = Mutex<Set<String>>([])
 
     private enum Lifecycle { case created, running, stopped }
 
@@ -230,6 +232,14 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
             case .failure(let error as ExecutionWriter.AlreadyProcessed):
                 logger.warning("skipped an event processed already", [("eventId", outcome.event.id), ("error", "\(error)")])
                 finish(outcome.event, root: root, report: nil)
+            case .failure(let error as SQLiteError) where error.isConstraint && generation != nil && retryAfterConflict(outcome.event.id):
+                // Another root's event created the same entity meanwhile: running the event
+                // again from the committed state turns this into a clear EntityConflict failure.
+                queue.invalidate(root)
+                logger.info("an entity was created concurrently; running the event again", [
+                    ("eventId", outcome.event.id), ("error", "\(error)"),
+                ])
+                queue.requeue(outcome.event, root: root)
             case .failure(let error):
                 queue.invalidate(root)
                 if generation != nil {
@@ -277,7 +287,13 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
         finish(outcome.event, root: root, report: report)
     }
 
+    /// Returns true the first time an event hits a constraint error, so it runs again once.
+    private func retryAfterConflict(_ eventId: String) -> Bool {
+        conflictRetries.withLock { $0.insert(eventId).inserted }
+    }
+
     private func finish(_ event: Event, root: RootKey, report: ExecutionReport?) {
+        conflictRetries.withLock { _ = $0.remove(event.id) }
         let waiters = queue.finish(event, root: root)
         for waiter in waiters {
             waiter.finish(report.map { .processed($0) } ?? .timedOut(eventId: event.id))

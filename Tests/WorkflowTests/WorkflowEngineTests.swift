@@ -219,6 +219,45 @@ import Testing
     }
 }
 
+extension WorkflowEngineTests {
+    /// Two roots race to create the same entity. Whichever loses fails; the events queued
+    /// behind it on its root, which may have executed on top of the failed write, still run
+    /// exactly once.
+    @Test func failedWriteKeepsLaterEventsOfRoot() throws {
+        for round in 0..<5 {
+            let harness = try EngineHarness { $0.workerCount = 4 }
+            defer { harness.close() }
+            func delta(_ ref: String, root: String) -> Event {
+                WorkflowFixtures.event("InventoryDelta", type: "INVENTORY_POSITION", ref: ref, rootType: "INVENTORY_CATALOGUE",
+                                       rootRef: root, attributes: JSONObject([("delta", 1), ("reason", "R")]))
+            }
+            var events: [Event] = []
+            for root in ["CAT-A", "CAT-B"] {
+                events.append(delta("SHARED-\(round)", root: root))
+                for _ in 0..<40 {
+                    events.append(delta("OWN-\(root)", root: root))
+                }
+            }
+            try harness.post(events)
+            #expect(try harness.waitUntilProcessed(events.map(\.id)))
+
+            let statuses = try events.map { try harness.status(of: $0.id) }
+            #expect(statuses.filter { $0 == EventStatus.failed }.count == 1, "round \(round)")
+            let failed = try #require(events.first { (try? harness.status(of: $0.id)) == EventStatus.failed })
+            let audit = try harness.caused(by: failed.id).first
+            #expect(audit?.name == "EntityConflict", "round \(round)")
+            #expect(audit?.auditValue("message")?.stringValue?.contains("belongs to root INVENTORY_CATALOGUE/CAT-") == true)
+            #expect(try harness.entity("INVENTORY_POSITION", "OWN-CAT-A")?.attributes["onHand"] == 40, "round \(round)")
+            #expect(try harness.entity("INVENTORY_POSITION", "OWN-CAT-B")?.attributes["onHand"] == 40, "round \(round)")
+            #expect(try harness.entity("INVENTORY_POSITION", "SHARED-\(round)")?.attributes["onHand"] == 1, "round \(round)")
+            for event in events {
+                let snapshots = try harness.caused(by: event.id).filter { $0.category == AuditCategory.snapshot }
+                #expect(snapshots.count <= 1, "round \(round)")
+            }
+        }
+    }
+}
+
 /// Events in the order their commit was announced.
 final class AcceptedLog: @unchecked Sendable {
     private let condition = NSCondition()
