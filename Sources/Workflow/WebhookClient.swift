@@ -1,12 +1,12 @@
 import Glibc
 
-/// A minimal HTTP/1.1 client for webhook POSTs to `http://` URLs, on blocking-free sockets with
+/// A minimal HTTP/1.1 client for webhook POSTs to `http://` URLs, on non-blocking sockets with
 /// poll(2) deadlines, so a slow or silent receiver costs at most the configured timeouts.
 ///
 /// It sends one request with `Connection: close` and reads only the status line and header
 /// section of the response. NOTE: no TLS, so https receivers are not supported yet.
 enum WebhookClient {
-    /// The largest response head read, in bytes; a receiver sending more is treated as failing.
+    /// The maximum response head read, in bytes; a receiver sending more fails the attempt.
     static let maximumResponseHeadBytes = 16 * 1024
 
     /// Posts `body` to `url` and returns the response status code.
