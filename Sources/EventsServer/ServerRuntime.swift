@@ -79,17 +79,19 @@ final class ServerRuntime {
             throw error
         }
         self.server = server
+
+        // Installed before the listening line is written, so a script that signals the server
+        // as soon as it reads the port always gets a graceful shutdown.
+        signals = ShutdownSignals(logger: logger) { [readiness] _ in
+            readiness.beginShutdown()
+            server.shutdown()
+        }
         startupLog.release(firstMarker: "listening on")
 
         logger.info("started", [("port", String(port)), ("dataDir", settings.dataDir), ("workflows", String(workflows.count)),
                                 ("users", String(credentials.userCount)), ("clients", String(credentials.clientCount))])
         for warning in credentialWarnings {
             logger.warning(warning)
-        }
-
-        signals = ShutdownSignals(logger: logger) { [readiness] _ in
-            readiness.beginShutdown()
-            server.shutdown()
         }
     }
 

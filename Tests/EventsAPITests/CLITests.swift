@@ -229,12 +229,15 @@ import Testing
         let server = try ServerProcess(arguments: ["--data-dir", directory + "/data", "--users-file", directory + "/users.json",
                                                    "--config", CLIProcess.repositoryRoot + "/Config", "--shutdown-timeout", "30"])
         // A request whose body never comes keeps the drain waiting for up to shutdownTimeout.
+        // The 100 Continue shows that the server has read its head, so the request is in flight.
         let client = try TestHTTPClient(port: server.port)
-        try client.write("POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nusername=")
+        try client.write("POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n")
+        #expect(try client.readResponse(method: "POST").status == 100)
         kill(server.process.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(10)
         while !server.log.contains("shutting down: no longer accepting") && Date() < deadline { usleep(10_000) }
 
+        #expect(server.process.isRunning, "the drain ended before the second signal")
         let started = Date()
         let status = try server.stop(signal: SIGTERM)
 
