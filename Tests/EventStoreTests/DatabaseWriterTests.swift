@@ -72,7 +72,7 @@ import Testing
         let visible = Mutex<Bool?>(nil)
         let done = DispatchSemaphore(value: 0)
         store.writer.submit({ try EventRecords.insert(event, on: $0) }, completion: { _ in
-            // A separate read connection sees only committed data.
+            // A separate read connection reads only committed data.
             let found = try? store.read { try EventRecords.fetch(id: event.id, on: $0) }
             visible.withLock { $0 = found != nil }
             done.signal()

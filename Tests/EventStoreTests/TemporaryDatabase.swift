@@ -18,7 +18,7 @@ final class TemporaryDirectory: Sendable {
     }
 }
 
-/// An event with every field set, for tests that vary one of them.
+/// Makes an event with every field set, for tests that vary one of them.
 func makeEvent(id: String = EventID.make(), name: String = "CREATE", type: String = EventType.orchestration,
                retailerId: String = "1", category: String? = nil, entityType: String = "ORDER",
                entityId: String? = nil, entityRef: String = "HD-1", rootEntityType: String = "ORDER",

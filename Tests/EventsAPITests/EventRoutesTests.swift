@@ -63,7 +63,8 @@ final class RecordingListener: EventSubmissionListener {
         #expect(body["attributes"] == ["customerRef": "CUST-77", "totalPrice": 129.95])
         #expect(body["generatedBy"] == "demo")
         let generatedOn = try #require(body["generatedOn"]?.stringValue)
-        #expect(generatedOn.count == 24 && generatedOn.hasSuffix("Z"))
+        #expect(generatedOn.count == 24)
+        #expect(generatedOn.hasSuffix("Z"))
         #expect(TimeFormat.parseISO8601(generatedOn) != nil)
     }
 

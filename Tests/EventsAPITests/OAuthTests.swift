@@ -99,10 +99,12 @@ import Testing
         }
         #expect(statuses == Array(repeating: 400, count: 10))
 
-        // Locked now: even the right password is answered 429 without being checked.
+        // Locked now: even the right password gets 429 without being checked.
         let locked = try server.request("POST", "/oauth/token?" + Self.goodQuery)
         #expect(locked.status == 429)
-        #expect(locked.header("Retry-After").flatMap(Int.init).map { $0 > 0 && $0 <= 900 } == true)
+        let retryAfter = try #require(locked.header("Retry-After").flatMap(Int.init))
+        #expect(retryAfter > 0)
+        #expect(retryAfter <= 900)
         #expect(try locked.json()["error"] == "too_many_requests")
 
         // The address is locked too, for every user, until the window ends.
@@ -127,7 +129,7 @@ import Testing
         }
         _ = try timedFailure()
         _ = try timedFailure()
-        // The third failure comes after two, so its answer waits at least one delay step.
+        // The third failure comes after two, so its response waits at least one delay step.
         #expect(try timedFailure() >= 0.2)
     }
 

@@ -14,7 +14,7 @@ struct TestResponse: Sendable {
 
     var text: String { String(decoding: body, as: UTF8.self) }
 
-    /// The body parsed as JSON; throws with the body text when it is not JSON.
+    /// Parses the body as JSON; throws with the body text when it is not JSON.
     func json() throws -> JSONValue {
         do {
             return try JSONParser().parse(body)

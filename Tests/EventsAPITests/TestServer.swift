@@ -130,7 +130,7 @@ final class TestServer: Sendable {
         return token
     }
 
-    /// Posts an event and returns its id; throws unless the answer is 200.
+    /// Posts an event and returns its id; throws unless the response is 200.
     @discardableResult
     func postEvent(_ json: String, token: String) throws -> String {
         let response = try request("POST", "/api/v4.1/event/async", token: token, json: json)
