@@ -18,6 +18,13 @@ struct ParsedArguments {
             let argument = arguments[index]
             index += 1
 
+            // -h is the one short option, as most command-line tools accept it for help.
+            if !optionsEnded && argument == "-h" && switches.contains("--help") {
+                values["--help"] = "true"
+                order.append("--help")
+                continue
+            }
+
             guard !optionsEnded, argument.hasPrefix("--"), argument.count > 2 else {
                 if argument == "--" && !optionsEnded {
                     optionsEnded = true
