@@ -1,4 +1,5 @@
 import Foundation
+import Telemetry
 import Glibc
 
 /// Reads a password from standard input: from a prompt with echo off when it is a terminal,
@@ -32,7 +33,7 @@ enum PasswordInput {
 
     /// Writes `text` to standard error and reads one line from the terminal with echo turned off.
     private static func prompt(_ text: String) throws(InputError) -> String {
-        FileHandle.standardError.write(Data(text.utf8))
+        LogSink.writeToStandardError(text)
         var saved = termios()
         let hasTerminalSettings = tcgetattr(STDIN_FILENO, &saved) == 0
         if hasTerminalSettings {
@@ -42,7 +43,7 @@ enum PasswordInput {
         }
         defer {
             if hasTerminalSettings { tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved) }
-            FileHandle.standardError.write(Data("\n".utf8))
+            LogSink.writeToStandardError("\n")
         }
         guard let line = Swift.readLine(strippingNewline: true) else {
             throw InputError(description: "standard input closed before a line was entered")

@@ -1,4 +1,5 @@
 import Foundation
+import Telemetry
 import Synchronization
 
 /// Holds the log lines written while the server starts and releases them once it listens,
@@ -41,6 +42,6 @@ final class StartupLogBuffer: Sendable {
     }
 
     static func writeToStandardError(_ line: String) {
-        FileHandle.standardError.write(Data(line.utf8))
+        LogSink.writeToStandardError(line)
     }
 }
