@@ -2,6 +2,9 @@
 #include "csystem.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
 #include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
@@ -59,3 +62,39 @@ int cs_set_nonblocking(int fd) {
 int cs_errno(void) { return errno; }
 
 int cs_gettid(void) { return (int)syscall(SYS_gettid); }
+
+static int cs_signal_pipe[2] = {-1, -1};
+
+/* Writes the signal number to the pipe. write(2) is async-signal-safe, errno is restored, and
+   a full pipe drops the byte (a shutdown is already pending then). */
+static void cs_signal_handler(int number) {
+    int saved = errno;
+    unsigned char byte = (unsigned char)number;
+    ssize_t ignored = write(cs_signal_pipe[1], &byte, 1);
+    (void)ignored;
+    errno = saved;
+}
+
+int cs_signal_pipe_install(const int *signals, int count) {
+    if (cs_signal_pipe[0] < 0) {
+        if (pipe2(cs_signal_pipe, O_CLOEXEC) != 0) return -1;
+        int flags = fcntl(cs_signal_pipe[1], F_GETFL, 0);
+        fcntl(cs_signal_pipe[1], F_SETFL, flags | O_NONBLOCK);
+    }
+    for (int i = 0; i < count; i++) {
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        action.sa_handler = cs_signal_handler;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESTART;
+        if (sigaction(signals[i], &action, NULL) != 0) return -1;
+    }
+    return cs_signal_unblock(signals, count) == 0 ? cs_signal_pipe[0] : -1;
+}
+
+int cs_signal_unblock(const int *signals, int count) {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int i = 0; i < count; i++) sigaddset(&set, signals[i]);
+    return pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}

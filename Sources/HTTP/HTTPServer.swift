@@ -17,15 +17,10 @@ public final class HTTPServer: Sendable {
         case stopped
     }
 
-    /// Dispatch signal sources, which are thread-safe but not marked Sendable.
-    private struct SignalSources: @unchecked Sendable {
-        var sources: [any DispatchSourceSignal] = []
-    }
-
     private struct State {
         var phase = Phase.created
         var drainHooks: [@Sendable () -> Void] = []
-        var signalSources = SignalSources()
+        var signalWatcherID: Int?
         var port: Int?
     }
 
@@ -88,7 +83,13 @@ public final class HTTPServer: Sendable {
             state.port = port
         }
         registerGauges()
-        if configuration.handlesSignals { installSignalHandlers() }
+        if configuration.handlesSignals {
+            do {
+                try installSignalHandlers()
+            } catch {
+                shared.logger.warning("SIGTERM and SIGINT will not shut the server down gracefully", [("error", error.description)])
+            }
+        }
 
         let shownHost = configuration.host.utf8.contains(UInt8(ascii: ":")) ? "[\(configuration.host)]" : configuration.host
         shared.logger.info("listening on http://\(shownHost):\(port)", [
@@ -125,20 +126,12 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    private func installSignalHandlers() {
-        var sources: [any DispatchSourceSignal] = []
-        for number in [SIGTERM, SIGINT] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [weak self] in
-                self?.shared.logger.info("received signal \(number); shutting down")
-                self?.shutdown()
-            }
-            source.resume()
-            sources.append(source)
+    private func installSignalHandlers() throws(HTTPServerError) {
+        let id = try ShutdownSignalWatcher.shared.register { [weak self] number in
+            self?.shared.logger.info("received signal \(number); shutting down")
+            self?.shutdown()
         }
-        let wrapped = SignalSources(sources: sources)
-        state.withLock { $0.signalSources = wrapped }
+        state.withLock { $0.signalWatcherID = id }
     }
 
     /// Registers a hook that runs once after shutdown has closed every connection (or reached
@@ -185,12 +178,12 @@ public final class HTTPServer: Sendable {
         if unfinished > 0 {
             shared.logger.warning("shutdown deadline passed with blocking requests still queued or running", [("requests", String(unfinished))])
         }
-        let (hooks, sources) = state.withLock { state in
-            let taken = (state.drainHooks, state.signalSources)
-            state.signalSources = SignalSources()
+        let (hooks, watcherID) = state.withLock { state in
+            let taken = (state.drainHooks, state.signalWatcherID)
+            state.signalWatcherID = nil
             return taken
         }
-        for source in sources.sources { source.cancel() }
+        if let watcherID { ShutdownSignalWatcher.shared.unregister(watcherID) }
         for hook in hooks { hook() }
         shared.logger.info("stopped")
         state.withLock { $0.phase = .stopped }

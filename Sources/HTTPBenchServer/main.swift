@@ -3,9 +3,9 @@ import HTTP
 import Telemetry
 
 // Serves a fixed event document at GET /api/v4.1/event/{eventId} through HTTPServer, for
-// bench/http.sh. Usage: http-bench-server [port [document-file]]; the port defaults to 18090
-// and the document to the built-in copy of the one the nginx anchor serves, so both send the
-// same bytes.
+// bench/http.sh. Usage: http-bench-server [port [document-file [event-loops]]]; the port
+// defaults to 18090, the document to the built-in copy of the one the nginx anchor serves (so
+// both send the same bytes), and the event-loop count to one per processor.
 
 let document = #"{"id":"0190f1a2-7b3c-7d4e-8f00-112233445566","name":"ConfirmPick","type":"ORCHESTRATION","accountId":"ACME","retailerId":"1","category":"ORDER_WORKFLOW","context":{"sourceEvents":[],"entityType":"FULFILMENT","entityId":"5512","entityRef":"F-5512","rootEntityType":"ORDER","rootEntityId":"1234","rootEntityRef":"HD-1234"},"eventStatus":"COMPLETE","attributes":{"pickedItems":[{"skuRef":"SKU-1","quantity":2}],"pickedBy":"WMS"},"source":"Fluent-API","generatedBy":"wms-integration","generatedOn":"2026-12-01T10:00:00.000Z"}"#
 let arguments = CommandLine.arguments
@@ -36,9 +36,9 @@ if arguments.count > 3, let loops = Int(arguments[3]) {
 let server = HTTPServer(configuration: configuration, router: router)
 do {
     let port = try server.start()
-    print("http-bench-server listening on http://127.0.0.1:\(port), document of \(body.count) bytes")
-    // Standard output may be a pipe (a test reads the port from it), so flush the line now.
-    fflush(stdout)
+    // Written with write(2), unbuffered, because a test reads the port from a pipe.
+    let line = Array("http-bench-server listening on http://127.0.0.1:\(port), document of \(body.count) bytes\n".utf8)
+    _ = line.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
 } catch {
     LogSink.writeToStandardError("http-bench-server: \(error)\n")
     exit(1)

@@ -50,4 +50,14 @@ int cs_errno(void);
 /// Returns the Linux thread id of the caller, for log lines.
 int cs_gettid(void);
 
+/// Installs a handler for each of `signals` that writes the signal number (one byte) to a
+/// pipe, unblocks them in the calling thread, and returns the pipe's read end (blocking,
+/// close-on-exec); the same pipe on later calls. Unlike a dispatch signal source, this works whichever thread the kernel picks to run
+/// the handler. Returns -1 with errno set on failure.
+int cs_signal_pipe_install(const int *signals, int count);
+
+/// Unblocks `signals` in the calling thread. A process may start with them blocked (inherited
+/// from its parent), and then no handler would ever run. Returns 0 or an error number.
+int cs_signal_unblock(const int *signals, int count);
+
 #endif
