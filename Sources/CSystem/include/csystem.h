@@ -51,9 +51,8 @@ int cs_errno(void);
 int cs_gettid(void);
 
 /// Installs a handler for each of `signals` that writes the signal number (one byte) to a
-/// pipe, unblocks them in the calling thread, and returns the pipe's read end (blocking,
-/// close-on-exec); the same pipe on later calls. Unlike a dispatch signal source, this works whichever thread the kernel picks to run
-/// the handler. Returns -1 with errno set on failure.
+/// pipe, and unblocks them in the calling thread. Returns the pipe's read end (blocking,
+/// close-on-exec), the same pipe on later calls, or -1 with errno set on failure.
 int cs_signal_pipe_install(const int *signals, int count);
 
 /// Unblocks `signals` in the calling thread. A process may start with them blocked (inherited
