@@ -34,6 +34,8 @@ import Testing
                          "--config", CLIProcess.repositoryRoot + "/Config", "--access-log-level", "debug"]
 
         let first = try ServerProcess(arguments: arguments)
+        // Ends the first server even when the test stops before it is killed.
+        defer { if first.process.isRunning { kill(first.process.processIdentifier, SIGKILL) } }
         let firstToken = try token(port: first.port)
         let acknowledged = Mutex<[String]>([])
         let killed = Atomic<Bool>(false)
