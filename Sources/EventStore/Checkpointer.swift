@@ -7,9 +7,9 @@ import Telemetry
 /// Copies the WAL back into the database on its own thread and connection, so the writer never
 /// spends a commit's time on a checkpoint.
 ///
-/// It replaces SQLite's automatic checkpoint: the writer connection's WAL hook
-/// (https://sqlite.org/c3ref/wal_hook.html) reports the WAL size after each commit, and past
-/// `thresholdPages` this thread runs a PASSIVE checkpoint, which copies every frame that no
+/// It replaces SQLite's automatic checkpoint. The writer connection's WAL hook
+/// (https://sqlite.org/c3ref/wal_hook.html) reports the WAL size after each commit. Past
+/// `thresholdPages`, this thread runs a PASSIVE checkpoint, which copies every frame that no
 /// reader still needs without blocking the writer or readers
 /// (https://sqlite.org/c3ref/wal_checkpoint_v2.html). After a checkpoint that copied every
 /// frame, the next write transaction starts the WAL again from its beginning. When this thread
@@ -35,7 +35,8 @@ final class Checkpointer: Sendable {
 
     init(path: String, thresholdPages: Int, logger: Logger) throws {
         connection = try SQLiteConnection(path: path, create: false)
-        // PASSIVE checkpoints never wait for locks, so no busy timeout is needed.
+        // A PASSIVE checkpoint does not invoke the busy handler (sqlite3_wal_checkpoint_v2), so
+        // a timeout of 0 changes nothing for it and keeps any other statement from waiting.
         connection.setBusyTimeout(milliseconds: 0)
         self.thresholdPages = thresholdPages
         self.logger = logger
