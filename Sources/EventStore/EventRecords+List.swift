@@ -50,6 +50,8 @@ extension EventRecords {
             values.append(.text(value))
         }
 
+        // NOTE: several retailers (a user limited to more than one) have no index of their own:
+        // they are checked on the rows of the chosen index, or of the time index without filters.
         if let retailerIds = query.retailerIds, retailerIds.count > 1 {
             conditions.append("retailer_id IN (\(Array(repeating: "?", count: retailerIds.count).joined(separator: ", ")))")
             values.append(contentsOf: retailerIds.map { .text($0) })
