@@ -9,6 +9,9 @@ final class Connection {
     /// the kernel does not reset the connection before the client reads our last response.
     var lingerDeadline: Int64?
     var lingerDiscarded = 0
+    /// Set when the descriptor is closed, so no later step touches a number the kernel may
+    /// already have given to a new connection.
+    var isClosed = false
 
     init(id: UInt64, fd: Int32, state: ConnectionState, registeredEvents: UInt32) {
         self.id = id

@@ -329,15 +329,17 @@ final class EventLoop: @unchecked Sendable {
 
     /// Parses what was read, dispatches the complete requests and writes what is ready.
     private func service(_ connection: Connection, now: Int64) {
+        guard !connection.isClosed else { return }
+        let previous = servicing
         servicing = connection.id
-        while true {
+        while !connection.isClosed {
             let dispatches = connection.state.process(now: now)
             if dispatches.isEmpty { break }
             for dispatch in dispatches {
                 run(dispatch, on: connection, now: now)
             }
         }
-        servicing = nil
+        servicing = previous
         writeOut(connection, now: now)
     }
 
@@ -366,6 +368,7 @@ final class EventLoop: @unchecked Sendable {
     // MARK: - Writing and closing
 
     private func writeOut(_ connection: Connection, now: Int64) {
+        guard !connection.isClosed else { return }
         while connection.state.hasPendingOutput {
             let offset = connection.state.outputOffset
             let written = connection.state.output.withUnsafeBytes { bytes in
@@ -429,6 +432,7 @@ final class EventLoop: @unchecked Sendable {
     /// bytes to a client that stopped reading.
     private func closeNow(_ connection: Connection, reset: Bool = false) {
         guard connections.removeValue(forKey: connection.id) != nil else { return }
+        connection.isClosed = true
         if reset {
             var option = linger(l_onoff: 1, l_linger: 0)
             setsockopt(connection.fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
