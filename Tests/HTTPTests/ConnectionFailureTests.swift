@@ -185,13 +185,14 @@ import Testing
             usleep(200_000)
         }
         #expect(normalLatencies.count >= 5)
-        #expect(normalLatencies.allSatisfy { $0 < 0.5 }, "normal latencies \(normalLatencies)")
+        // Well under a second even on a loaded 2-core machine; an unprotected server takes seconds.
+        #expect(normalLatencies.allSatisfy { $0 < 1 }, "normal latencies \(normalLatencies)")
         for client in slow {
             let (responses, closed) = try client.readAllResponses(timeout: 2)
             #expect(responses.map(\.status) == [408])
             #expect(closed)
         }
-        #expect(RawClient.now() - start < 4)
+        #expect(RawClient.now() - start < 6)
     }
 
     @Test func slowBodyTimesOut() throws {
@@ -230,7 +231,7 @@ import Testing
         let sent = RawClient.now()
         other.send(request(["GET /hello HTTP/1.1", "Host: a"]))
         #expect(try other.readResponse()?.status == 200)
-        #expect(RawClient.now() - sent < 0.5)
+        #expect(RawClient.now() - sent < 1)
         usleep(1_700_000)
         // Drain what the kernel buffered; the server must have closed or reset the connection.
         var total = 0
