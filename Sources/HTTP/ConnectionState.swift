@@ -122,9 +122,13 @@ struct ConnectionState {
     /// Requests this layer rejects itself get their error responses queued in `output`.
     mutating func process(now: Int64) -> [Dispatch] {
         var dispatches: [Dispatch] = []
-        parsing: while !closing && slots.count < context.configuration.maxPipelinedRequests
-                && output.count - outputOffset < ConnectionState.outputHighWater {
-            if shuttingDown && parser.isIdle && pendingBody == nil { break }
+        parsing: while !closing {
+            // Read-ahead pauses only between requests, so a request in progress always completes.
+            if parser.isIdle && pendingBody == nil {
+                let pipelineFull = slots.count >= context.configuration.maxPipelinedRequests
+                let outputFull = output.count - outputOffset >= ConnectionState.outputHighWater
+                if pipelineFull || outputFull || shuttingDown { break }
+            }
             let (consumed, event) = input.withUnsafeBufferPointer { buffer in
                 parser.parse(UnsafeBufferPointer(rebasing: buffer[inputOffset...]))
             }
@@ -393,7 +397,7 @@ struct ConnectionState {
             }
             guard let response = slots[0].response else { return }
             let slot = slots.removeFirst()
-            let isLast = slots.isEmpty && pendingBody == nil && parser.isIdle
+            let isLast = slots.isEmpty && pendingBody == nil && parser.isIdle && input.count == inputOffset
             var keepAlive = slot.keepAlive && !slot.closesConnection && !(shuttingDown && isLast)
             if readClosed && isLast { keepAlive = false }
             let summary = context.encoder.encode(response, method: slot.method, acceptEncoding: slot.acceptEncoding,

@@ -151,6 +151,21 @@ import Testing
         #expect(responses.last?.closes == true)
         #expect(closed)
 
+        // More pipelined requests than the read-ahead limit, then EOF: all are still answered.
+        let many = try server.client()
+        var bytes = ""
+        for index in 0..<40 {
+            bytes += request(["POST /events HTTP/1.1", "Host: a", "Content-Length: \(String(index).utf8.count)"], body: String(index))
+        }
+        many.send(bytes)
+        many.finishSending()
+        let (manyResponses, manyClosed) = try many.readAllResponses(timeout: 5)
+        #expect(manyResponses.count == 40)
+        #expect(manyResponses.allSatisfy { $0.status == 201 })
+        #expect(manyResponses.dropLast().allSatisfy { !$0.closes })
+        #expect(manyResponses.last?.closes == true)
+        #expect(manyClosed)
+
         let partial = try server.client()
         partial.send("POST /events HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
         partial.finishSending()
