@@ -146,6 +146,16 @@ final class EventLoop: @unchecked Sendable {
         close(epollFD)
     }
 
+    /// Closes the descriptors of a loop that never ran, after a later loop failed to start.
+    func discard() {
+        mailbox.withLock { box in
+            box.open = false
+            close(wakeFD)
+        }
+        closeListener()
+        close(epollFD)
+    }
+
     private func closeListener() {
         guard listenFD >= 0 else { return }
         _ = cs_epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, 0, 0)

@@ -110,7 +110,9 @@ public final class HTTPServer: Sendable {
                 loops.append(try EventLoop(index: index, listenFD: fd, shared: shared))
             }
         } catch {
-            for fd in descriptors { close(fd) }
+            // Each loop owns the descriptor it was given; the last one may have none yet.
+            for loop in loops { loop.discard() }
+            for fd in descriptors.dropFirst(loops.count) { close(fd) }
             throw error
         }
         return (loops, port)
