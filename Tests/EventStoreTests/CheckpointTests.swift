@@ -18,17 +18,19 @@ import Testing
         defer { store.close() }
 
         var peak = 0
-        for batch in 0..<50 {
+        for batch in 0..<200 {
             let events = (0..<40).map { makeEvent(entityRef: "W-\(batch)-\($0)") }
             try store.writer.perform { connection in
                 for event in events { try EventRecords.insert(event, on: connection) }
             }
             peak = max(peak, Self.walSize(directory))
         }
-        // At most 8 x 100 pages of 4 KiB (the writer's own checkpoint when the background
-        // thread falls behind) plus the frames of the transactions since.
+        // Without checkpoints the WAL would hold every page written, 34 MiB here. With
+        // them it stays near 100 pages of 4 KiB, or 8 times that when the checkpointer thread
+        // falls behind and the writer checkpoints itself, plus the commits made while a
+        // starved checkpoint holds its lock (seen up to 6.5 MiB on a loaded 2-core machine).
         #expect(peak > 0)
-        #expect(peak < 6 * 1024 * 1024)
+        #expect(peak < 16 * 1024 * 1024)
 
         let deadline = Date().addingTimeInterval(10)
         while Self.walSize(directory) > 0 && Date() < deadline {
@@ -36,7 +38,7 @@ import Testing
         }
         #expect(Self.walSize(directory) == 0)
         let count = try store.read { try $0.scalarInteger("SELECT count(*) FROM events") }
-        #expect(count == 2000)
+        #expect(count == 8000)
     }
 
     @Test func reopenKeepsEvents() throws {
