@@ -70,7 +70,13 @@ import Testing
         running.send(request(["GET /block HTTP/1.1", "Host: a"]))
         let queued = try server.client()
         queued.send(request(["GET /block HTTP/1.1", "Host: a"]))
-        usleep(100_000)
+        // Wait until one request runs and one waits, however slow the machine is.
+        var queueFull = false
+        for _ in 0..<500 where !queueFull {
+            queueFull = server.metrics.render().contains("http_worker_queue_length 1\n")
+            if !queueFull { usleep(10_000) }
+        }
+        #expect(queueFull)
         let rejected = try server.client()
         rejected.send(request(["GET /block HTTP/1.1", "Host: a"]))
         let busy = try #require(try rejected.readResponse())
@@ -95,7 +101,7 @@ import Testing
         #expect(try idle.readResponse()?.status == 200)
         let busy = try server.client()
         busy.send(request(["GET /block HTTP/1.1", "Host: a"]))
-        usleep(100_000)
+        #expect(server.waitForBlocked(1))
 
         let stopper = Thread { server.server.shutdown() }
         stopper.start()
@@ -124,7 +130,7 @@ import Testing
         server.server.addDrainHook { drained.withLock { $0 = true } }
         let busy = try server.client()
         busy.send(request(["GET /block HTTP/1.1", "Host: a"]))
-        usleep(100_000)
+        #expect(server.waitForBlocked(1))
         let start = RawClient.now()
         let stopper = Thread {
             server.server.shutdown()

@@ -21,6 +21,8 @@ import Telemetry
 final class TestServer: Sendable {
     let server: HTTPServer
     let port: Int
+    /// This server's own metrics, so tests can read its gauges without other servers' values.
+    let metrics = MetricsRegistry()
 
     static let bigDocument: [UInt8] = {
         var items: [JSONValue] = []
@@ -64,6 +66,7 @@ final class TestServer: Sendable {
             responder.send(.json(200, .array(pairs)))
         }
         router.add(.get, "/block", execution: .blocking) { _, responder in
+            recorder.blockedCount.add(1, ordering: .relaxed)
             while !recorder.gate.withLock({ $0 }) { usleep(1_000) }
             responder.send(.json(200, ["released": true]))
         }
@@ -83,7 +86,7 @@ final class TestServer: Sendable {
         }
         extraRoutes(&router)
 
-        server = HTTPServer(configuration: configuration, router: router)
+        server = HTTPServer(configuration: configuration, router: router, metrics: metrics)
         port = try server.start()
         self.recorder = recorder
     }
@@ -92,6 +95,17 @@ final class TestServer: Sendable {
     final class Recorder: Sendable {
         let stored = Mutex<[[UInt8]]>([])
         let gate = Mutex(false)
+        let blockedCount = Atomic<Int>(0)
+    }
+
+    /// Waits until `count` requests to `GET /block` are running; false after 5 seconds.
+    func waitForBlocked(_ count: Int) -> Bool {
+        let deadline = RawClient.now() + 5
+        while recorder.blockedCount.load(ordering: .relaxed) < count {
+            if RawClient.now() > deadline { return false }
+            usleep(5_000)
+        }
+        return true
     }
 
     private let recorder: Recorder
