@@ -188,7 +188,7 @@ struct ConnectionState {
 
     // MARK: - Shutdown and timeouts
 
-    /// Stops taking new requests: the request in progress is finished and answered with
+    /// Stops taking new requests: the request in progress is finished, and its response carries
     /// `Connection: close`. Returns whether the connection can be closed now.
     mutating func beginShutdown() -> Bool {
         shuttingDown = true
@@ -358,7 +358,7 @@ struct ConnectionState {
         }
     }
 
-    /// Answers a framing or timeout error: the response goes after those already pending,
+    /// Queues the error response of a framing error or timeout after those already pending,
     /// then the connection closes.
     private mutating func reject(_ error: RequestError) {
         let current = pendingBody?.sequence

@@ -8,7 +8,7 @@ import Telemetry
 /// A real HTTPServer on an ephemeral port of 127.0.0.1 with the routes the protocol tests use.
 ///
 /// - `GET /hello`: `hello` as text.
-/// - `POST /events` (blocking): stores the body and answers 201 with its length; tests check
+/// - `POST /events` (blocking): stores the body and responds 201 with its length; tests check
 ///   `storedBodies` to see which requests a handler really received.
 /// - `GET /search?delayMs=N` (blocking): answers after N milliseconds.
 /// - `GET /big`: a 4 KiB JSON document, for gzip.
