@@ -27,14 +27,19 @@ server_binary="$scratch/release/http-bench-server"
 
 server_pid=""
 single_pid=""
+started_anchors=0
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
   [ -n "$single_pid" ] && kill "$single_pid" 2>/dev/null || true
-  "$anchors" stop >/dev/null 2>&1 || true
+  # Anchors that were already running belong to someone else's run: leave them.
+  [ "$started_anchors" = 1 ] && "$anchors" stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
-"$anchors" start >/dev/null
+if ! curl -fs "http://127.0.0.1:18081$path" >/dev/null 2>&1; then
+  "$anchors" start >/dev/null
+  started_anchors=1
+fi
 document="$anchor_state/root$path"
 "$server_binary" "$port" "$document" >/tmp/http-bench-server.log 2>&1 &
 server_pid=$!
