@@ -10,6 +10,9 @@ public enum EventRecords {
         generated_by, generated_on, scheduled_on
         """
 
+    /// Built once: the statement cache is keyed by SQL text, which would otherwise be rebuilt per call.
+    static let fetchByIDSQL = "SELECT \(columns) FROM events WHERE id = ?"
+
     /// Inserts `event`.
     /// - Throws: `EventRecordError.invalidID` when the id is not a lowercase UUID; `SQLiteError`
     ///   (a constraint error) when an event with that id exists.
@@ -33,7 +36,7 @@ public enum EventRecords {
     public static func fetch(id: String, on connection: SQLiteConnection) throws -> Event? {
         guard let idBytes = EventIDBytes.bytes(id) else { return nil }
         var event: Event?
-        try connection.query("SELECT \(columns) FROM events WHERE id = ?", [.blob(idBytes)]) { row in
+        try connection.query(fetchByIDSQL, [.blob(idBytes)]) { row in
             event = try EventRow.decode(row)
         }
         return event
@@ -44,7 +47,7 @@ public enum EventRecords {
     public static func fetchJSON(id: String, on connection: SQLiteConnection) throws -> (retailerId: String, json: [UInt8])? {
         guard let idBytes = EventIDBytes.bytes(id) else { return nil }
         var found: (String, [UInt8])?
-        try connection.query("SELECT \(columns) FROM events WHERE id = ?", [.blob(idBytes)]) { row in
+        try connection.query(fetchByIDSQL, [.blob(idBytes)]) { row in
             var output = [UInt8]()
             output.reserveCapacity(768)
             EventRow.appendJSON(row, to: &output)

@@ -38,8 +38,7 @@ enum EventRow {
     /// generatedOn, then scheduledOn when set. Absent optional values are `null`.
     static func appendJSON(_ row: SQLiteStatement, to output: inout [UInt8]) {
         output.append(contentsOf: #"{"id":""#.utf8)
-        let idBytes = row.bytes(0)
-        idBytes.withUnsafeBytes { EventIDBytes.appendText(of: $0, to: &output) }
+        row.withBytes(0) { EventIDBytes.appendText(of: UnsafeRawBufferPointer($0), to: &output) }
         output.append(UInt8(ascii: "\""))
 
         appendText(key: "name", row, 1, to: &output)
@@ -49,7 +48,7 @@ enum EventRow {
         appendText(key: "category", row, 5, to: &output)
 
         output.append(contentsOf: #","context":{"sourceEvents":"#.utf8)
-        output.append(contentsOf: row.bytes(6))
+        row.withBytes(6) { output.append(contentsOf: $0) }
         appendText(key: "entityType", row, 7, to: &output)
         appendText(key: "entityId", row, 8, to: &output)
         appendText(key: "entityRef", row, 9, to: &output)
@@ -62,7 +61,7 @@ enum EventRow {
         appendText(key: "eventStatus", row, 14, to: &output)
         // Attributes were validated and encoded by JSONWriter before they were stored.
         output.append(contentsOf: #","attributes":"#.utf8)
-        output.append(contentsOf: row.bytes(15))
+        row.withBytes(15) { output.append(contentsOf: $0) }
         appendText(key: "source", row, 16, to: &output)
         appendText(key: "generatedBy", row, 17, to: &output)
         appendTime(key: "generatedOn", row, 18, to: &output)
@@ -77,7 +76,8 @@ enum EventRow {
         if row.isNull(column) {
             output.append(contentsOf: "null".utf8)
         } else {
-            JSONWriter.writeString(row.text(column), into: &output)
+            // SQLite returns the UTF-8 that was bound, and only valid Swift strings are bound.
+            row.withBytes(column) { JSONWriter.writeString(utf8: $0, into: &output) }
         }
     }
 
@@ -89,8 +89,11 @@ enum EventRow {
     }
 
     private static func appendKey(_ key: StaticString, to output: inout [UInt8]) {
-        output.append(contentsOf: [UInt8(ascii: ","), UInt8(ascii: "\"")])
+        // Single appends: an array literal here would allocate for every key.
+        output.append(UInt8(ascii: ","))
+        output.append(UInt8(ascii: "\""))
         output.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
-        output.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        output.append(UInt8(ascii: "\""))
+        output.append(UInt8(ascii: ":"))
     }
 }

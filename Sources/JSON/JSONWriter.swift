@@ -61,20 +61,50 @@ public enum JSONWriter {
 
     /// Writes `text` as a JSON string, escaping quotes, backslashes and control characters.
     public static func writeString(_ text: String, into output: inout [UInt8]) {
+        let written: Void? = text.utf8.withContiguousStorageIfAvailable { buffer in
+            writeString(utf8: buffer, into: &output)
+        }
+        if written == nil {
+            writeString(utf8: Array(text.utf8), into: &output)
+        }
+    }
+
+    /// Writes UTF-8 bytes as a JSON string, escaping quotes, backslashes and control characters.
+    /// The bytes must be valid UTF-8, as text read back from our own storage is.
+    public static func writeString(utf8 bytes: [UInt8], into output: inout [UInt8]) {
+        bytes.withUnsafeBufferPointer { writeString(utf8: $0, into: &output) }
+    }
+
+    /// Writes UTF-8 bytes as a JSON string. Runs of bytes that need no escape are copied at once.
+    public static func writeString(utf8 bytes: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): output.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): output.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: output.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: output.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: output.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0..<0x20:
-                let hexDigits = Array("0123456789abcdef".utf8)
-                output.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)]])
-            default: output.append(byte)
+        var runStart = 0
+        for index in 0..<bytes.count {
+            let byte = bytes[index]
+            if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") { continue }
+            if runStart < index {
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
             }
+            appendEscape(byte, into: &output)
+            runStart = index + 1
+        }
+        if runStart < bytes.count {
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
         }
         output.append(UInt8(ascii: "\""))
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    private static func appendEscape(_ byte: UInt8, into output: inout [UInt8]) {
+        switch byte {
+        case UInt8(ascii: "\""): output.append(contentsOf: [0x5C, 0x22])
+        case UInt8(ascii: "\\"): output.append(contentsOf: [0x5C, 0x5C])
+        case 0x0A: output.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+        case 0x0D: output.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+        case 0x09: output.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+        default:
+            output.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)]])
+        }
     }
 }
