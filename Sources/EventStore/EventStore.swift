@@ -15,8 +15,10 @@ public final class EventStore: Sendable {
         public var walAutocheckpointPages = 1000
         /// Size the WAL file is truncated to after a checkpoint resets it, in bytes.
         public var journalSizeLimitBytes = 64 * 1024 * 1024
-        /// Page cache of the write connection, in KiB.
-        public var writerCacheSizeKiB = 8 * 1024
+        /// Page cache of the write connection, in KiB. SQLite allocates it as pages are read, up
+        /// to this size. Audits insert into the entity and root indexes at random keys, so a
+        /// cache smaller than those indexes makes the writer read their pages back often.
+        public var writerCacheSizeKiB = 64 * 1024
         /// Page cache of each read-only connection, in KiB.
         public var readerCacheSizeKiB = 2 * 1024
         /// Read-only connections kept open for reuse; more are opened when more threads read at once.

@@ -9,8 +9,19 @@ enum ExecutionWriter {
         var description: String { "event \(eventId) was processed already" }
     }
 
-    /// Stores `outcome`. Returns the ids the outbox gave its webhooks.
-    static func write(_ outcome: ExecutionOutcome, on connection: SQLiteConnection) throws -> [Int64] {
+    /// Encodes the events of `outcome` for `write`. Call it on the worker thread, so the writer
+    /// thread, which every execution shares, does not spend its time on JSON encoding.
+    static func encodeEvents(of outcome: ExecutionOutcome) throws(EventRecordError) -> [EncodedEvent] {
+        var encoded: [EncodedEvent] = []
+        encoded.reserveCapacity(outcome.events.count)
+        for event in outcome.events {
+            encoded.append(try EncodedEvent(event))
+        }
+        return encoded
+    }
+
+    /// Stores `outcome`, whose events `events` encodes. Returns the ids the outbox gave its webhooks.
+    static func write(_ outcome: ExecutionOutcome, events: [EncodedEvent], on connection: SQLiteConnection) throws -> [Int64] {
         guard try EventRecords.finishExecution(id: outcome.event.id, status: outcome.status, on: connection) else {
             throw AlreadyProcessed(eventId: outcome.event.id)
         }
@@ -21,7 +32,7 @@ enum ExecutionWriter {
                 try EntityRecords.update(write.entity, on: connection)
             }
         }
-        for event in outcome.events {
+        for event in events {
             try EventRecords.insert(event, on: connection)
         }
         var webhookIds: [Int64] = []

@@ -213,12 +213,13 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
     /// stays PENDING and runs again after the next start.
     private func commit(_ outcome: ExecutionOutcome, root: RootKey, generation: Int?) {
         let queue = self.queue
+        let encodedEvents = Result { () throws(EventRecordError) in try ExecutionWriter.encodeEvents(of: outcome) }
         store.writer.submit({ connection in
             if let generation, !queue.isCurrent(root, generation: generation) {
                 throw StaleExecution()
             }
             do {
-                return try ExecutionWriter.write(outcome, on: connection)
+                return try ExecutionWriter.write(outcome, events: encodedEvents.get(), on: connection)
             } catch {
                 queue.invalidate(root)
                 throw error
