@@ -128,6 +128,16 @@ enum RequestFraming {
         return nil
     }
 
+    /// Bytes of a reg-name or IPv4 address: unreserved, sub-delims and `%` (RFC 3986 section 3.2.2).
+    private static let regNameTable: [Bool] = {
+        var table = [Bool](repeating: false, count: 256)
+        for byte in UInt8(ascii: "0")...UInt8(ascii: "9") { table[Int(byte)] = true }
+        for byte in UInt8(ascii: "a")...UInt8(ascii: "z") { table[Int(byte)] = true }
+        for byte in UInt8(ascii: "A")...UInt8(ascii: "Z") { table[Int(byte)] = true }
+        for byte in "-._~!$&'()*+,;=%".utf8 { table[Int(byte)] = true }
+        return table
+    }()
+
     /// Checks `uri-host [ ":" port ]` (RFC 9112 section 3.2, RFC 3986 section 3.2.2) loosely:
     /// only characters of a reg-name, an IPv4 address or a bracketed IPv6 literal, and a
     /// numeric port. An empty value is valid.
@@ -145,11 +155,8 @@ enum RequestFraming {
         } else if let colon = bytes.lastIndex(of: UInt8(ascii: ":")) {
             hostEnd = colon
         }
-        let regNameBytes = Set("-._~!$&'()*+,;=%".utf8)
         if bytes.first != UInt8(ascii: "[") {
-            let isRegName = bytes[..<hostEnd].allSatisfy { byte in
-                (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) || regNameBytes.contains(byte)
-            }
+            let isRegName = bytes[..<hostEnd].allSatisfy { RequestFraming.regNameTable[Int($0)] }
             guard isRegName else { return false }
         }
         if hostEnd < bytes.count {
