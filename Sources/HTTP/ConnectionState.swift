@@ -62,6 +62,8 @@ struct ConnectionState {
     private var slots: [Slot] = []
     private var nextSequence = 0
     private var pendingBody: PendingBody?
+    /// A request with an unsafe method that waits for the requests before it to be answered.
+    private var heldDispatch: Dispatch?
 
     /// Whether the peer sent EOF.
     private(set) var readClosed = false
@@ -122,12 +124,16 @@ struct ConnectionState {
     /// Requests this layer rejects itself get their error responses queued in `output`.
     mutating func process(now: Int64) -> [Dispatch] {
         var dispatches: [Dispatch] = []
+        if let held = heldDispatch, !hasUnansweredRequest(before: held.sequence) {
+            heldDispatch = nil
+            dispatches.append(held)
+        }
         parsing: while !closing {
             // Read-ahead pauses only between requests, so a request in progress always completes.
             if parser.isIdle && pendingBody == nil {
                 let pipelineFull = slots.count >= context.configuration.maxPipelinedRequests
                 let outputFull = output.count - outputOffset >= ConnectionState.outputHighWater
-                if pipelineFull || outputFull || shuttingDown { break }
+                if pipelineFull || outputFull || shuttingDown || hasUnansweredUnsafeRequest { break }
             }
             let (consumed, event) = input.withUnsafeBufferPointer { buffer in
                 parser.parse(UnsafeBufferPointer(rebasing: buffer[inputOffset...]))
@@ -142,7 +148,12 @@ struct ConnectionState {
                 acceptHead(head)
             case .body(let body):
                 bodyStart = nil
-                if let dispatch = finishBody(body) { dispatches.append(dispatch) }
+                guard let dispatch = finishBody(body) else { continue parsing }
+                if !ConnectionState.isSafe(dispatch.request.method) && hasUnansweredRequest(before: dispatch.sequence) {
+                    heldDispatch = dispatch
+                } else {
+                    dispatches.append(dispatch)
+                }
             case .failure(let error):
                 reject(error)
             }
@@ -331,6 +342,21 @@ struct ConnectionState {
         }
     }
 
+    /// RFC 9112 section 9.3.2 allows pipelined requests to run in parallel only when their
+    /// methods are safe (RFC 9110 section 9.2.1). A request with another method runs after every
+    /// request before it is answered, and the requests after it wait until it is answered.
+    static func isSafe(_ method: HTTPMethod) -> Bool {
+        method == .get || method == .head || method == .options || method == .trace
+    }
+
+    private var hasUnansweredUnsafeRequest: Bool {
+        slots.contains { $0.response == nil && !ConnectionState.isSafe($0.method) }
+    }
+
+    private func hasUnansweredRequest(before sequence: Int) -> Bool {
+        slots.contains { $0.sequence < sequence && $0.response == nil }
+    }
+
     private mutating func finishBody(_ body: [UInt8]) -> Dispatch? {
         guard var pending = pendingBody else { return nil }
         pendingBody = nil
@@ -407,6 +433,7 @@ struct ConnectionState {
                 closing = true
                 slots.removeAll()
                 pendingBody = nil
+                heldDispatch = nil
                 return
             }
         }

@@ -44,6 +44,35 @@ import Telemetry
         #expect(!acceptedTwice)
     }
 
+    @Test func safeRequestsRunInParallel() {
+        var state = ConnectionStateTests.makeState()
+        let dispatches = ConnectionStateTests.feed(&state, request(["GET /a HTTP/1.1", "Host: x"]) + request(["HEAD /b HTTP/1.1", "Host: x"]))
+        #expect(dispatches.map(\.request.path) == ["/a", "/b"])
+    }
+
+    @Test func unsafeRequestWaitsForEarlierOnes() throws {
+        var state = ConnectionStateTests.makeState()
+        let pipeline = request(["GET /a HTTP/1.1", "Host: x"]) + request(["POST /upload HTTP/1.1", "Host: x", "Content-Length: 3"], body: "abc")
+            + request(["GET /b HTTP/1.1", "Host: x"])
+
+        let first = ConnectionStateTests.feed(&state, pipeline)
+        #expect(first.map(\.request.path) == ["/a"])
+        #expect(state.process(now: 0).isEmpty)
+
+        state.complete(sequence: first[0].sequence, with: .json(200, ["a": true]), now: 1)
+        let second = state.process(now: 1)
+        #expect(second.map(\.request.path) == ["/upload"])
+        #expect(state.process(now: 1).isEmpty)
+
+        state.complete(sequence: second[0].sequence, with: .json(200, ["upload": true]), now: 2)
+        let third = state.process(now: 2)
+        #expect(third.map(\.request.path) == ["/b"])
+
+        state.complete(sequence: third[0].sequence, with: .json(200, ["b": true]), now: 3)
+        let responses = try RawClient.parseAll(ConnectionStateTests.drain(&state))
+        #expect(responses.map(\.bodyText) == [#"{"a":true}"#, #"{"upload":true}"#, #"{"b":true}"#])
+    }
+
     @Test func everySplitGivesSameOutput() throws {
         let input = Array((request(["GET /a HTTP/1.1", "Host: x"]) + request(["POST /upload HTTP/1.1", "Host: x", "Transfer-Encoding: chunked"], body: "3\r\nabc\r\n0\r\n\r\n")
             + request(["GET /missing HTTP/1.1", "Host: x"]) + request(["HEAD /a HTTP/1.1", "Host: x"])).utf8)
@@ -52,13 +81,17 @@ import Telemetry
             var statuses: [String] = []
             var start = 0
             for split in splits + [input.count] {
-                let dispatches = Array(input[start..<split]).withUnsafeBufferPointer { bytes -> [ConnectionState.Dispatch] in
+                var dispatches = Array(input[start..<split]).withUnsafeBufferPointer { bytes -> [ConnectionState.Dispatch] in
                     state.receive(bytes, now: 0)
                     return state.process(now: 0)
                 }
                 start = split
-                for dispatch in dispatches {
-                    state.complete(sequence: dispatch.sequence, with: .json(200, ["path": .string(dispatch.request.path), "bytes": .integer(Int64(dispatch.request.body.count))]), now: 0)
+                // As the event loop does: answer, then parse what waited for the answers.
+                while !dispatches.isEmpty {
+                    for dispatch in dispatches {
+                        state.complete(sequence: dispatch.sequence, with: .json(200, ["path": .string(dispatch.request.path), "bytes": .integer(Int64(dispatch.request.body.count))]), now: 0)
+                    }
+                    dispatches = state.process(now: 0)
                 }
                 var raw = ConnectionStateTests.drain(&state)
                 while let response = try RawClient.parseOne(&raw, bodyless: statuses.count == 3) {
@@ -185,6 +218,8 @@ import Telemetry
         #expect(dispatches.count == 1)
         #expect(dispatches.first?.request.body.count == 4_000)
         state.complete(sequence: dispatches[0].sequence, with: .json(200, nil), now: 0)
+        // The POSTs after the first wait for its answer; both are then rejected by this layer.
+        #expect(state.process(now: 0).isEmpty)
         let responses = try RawClient.parseAll(ConnectionStateTests.drain(&state))
         #expect(responses.map(\.status) == [200, 413, 400])
     }
