@@ -82,9 +82,17 @@ final class ServerRuntime {
 
         // Installed before the listening line is written, so a script that signals the server
         // as soon as it reads the port always gets a graceful shutdown.
-        signals = ShutdownSignals(logger: logger) { [readiness] _ in
-            readiness.beginShutdown()
+        do {
+            signals = try ShutdownSignals(logger: logger) { [readiness] _ in
+                readiness.beginShutdown()
+                server.shutdown()
+            }
+        } catch {
             server.shutdown()
+            engineRunning.set(false)
+            engine?.stop()
+            store?.close()
+            throw error
         }
         startupLog.release(firstMarker: "listening on")
 

@@ -1,7 +1,7 @@
-import Dispatch
 import Foundation
 import Synchronization
 import Glibc
+import HTTP
 import Telemetry
 
 /// Turns SIGTERM and SIGINT into one call of a graceful shutdown. A second signal while the
@@ -12,34 +12,27 @@ final class ShutdownSignals {
         let flag = Atomic<Bool>(false)
     }
 
-    private let sources: [any DispatchSourceSignal]
+    private let registration: Int
 
-    /// Installs the handlers. `onFirst` runs once, on a thread of its own, with the signal's name.
-    init(logger: Logger, onFirst: @escaping @Sendable (String) -> Void) {
-        let queue = DispatchQueue(label: "events-server.signals")
+    /// Installs the handlers through the HTTP layer's signal watcher, which also catches signals
+    /// that the parent process left blocked. `onFirst` runs once, on a thread of its own, with
+    /// the signal's name.
+    init(logger: Logger, onFirst: @escaping @Sendable (String) -> Void) throws {
         let received = Received()
-        var sources: [any DispatchSourceSignal] = []
-        for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
-            // The default action would end the process before the dispatch source receives the signal.
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler {
-                guard !received.flag.exchange(true, ordering: .acquiringAndReleasing) else {
-                    logger.warning("second signal during shutdown: exiting now", [("signal", name)])
-                    _exit(130)
-                }
-                logger.info("shutting down", [("signal", name)])
-                // The shutdown blocks until the drain ends; running it elsewhere keeps this
-                // queue free to receive a second signal meanwhile.
-                Thread.detachNewThread { onFirst(name) }
+        registration = try ShutdownSignalWatcher.shared.register { number in
+            let name = number == SIGTERM ? "SIGTERM" : "SIGINT"
+            guard !received.flag.exchange(true, ordering: .acquiringAndReleasing) else {
+                logger.warning("second signal during shutdown: exiting now", [("signal", name)])
+                _exit(130)
             }
-            source.resume()
-            sources.append(source)
+            logger.info("shutting down", [("signal", name)])
+            // The watcher runs each handler on a thread of its own, so the drain may block here
+            // while a second signal is still received.
+            onFirst(name)
         }
-        self.sources = sources
     }
 
     deinit {
-        for source in sources { source.cancel() }
+        ShutdownSignalWatcher.shared.unregister(registration)
     }
 }

@@ -6,8 +6,8 @@ import Synchronization
 /// number to a pipe and one thread reads it. The signals are unblocked first: a server started
 /// by Foundation's `Process` inherited them blocked, and a dispatch signal source then never
 /// fired (seen with Swift 6.3.1 on Linux).
-final class ShutdownSignalWatcher: Sendable {
-    static let shared = ShutdownSignalWatcher()
+public final class ShutdownSignalWatcher: Sendable {
+    public static let shared = ShutdownSignalWatcher()
 
     private struct State {
         var threadStarted = false
@@ -20,7 +20,7 @@ final class ShutdownSignalWatcher: Sendable {
 
     /// Registers `handler` and returns an id for `unregister`. Each signal calls every handler
     /// on a thread of its own. Throws when the signal handler could not be installed.
-    func register(_ handler: @escaping @Sendable (Int32) -> Void) throws(HTTPServerError) -> Int {
+    public func register(_ handler: @escaping @Sendable (Int32) -> Void) throws(HTTPServerError) -> Int {
         try state.withLock { state throws(HTTPServerError) -> Int in
             if state.byID.isEmpty {
                 let fd = ShutdownSignalWatcher.signals.withUnsafeBufferPointer { cs_signal_pipe_install($0.baseAddress, Int32($0.count)) }
@@ -41,7 +41,7 @@ final class ShutdownSignalWatcher: Sendable {
 
     /// Removes a handler. When none is left, SIGTERM and SIGINT get their default action back,
     /// so they end the process again.
-    func unregister(_ id: Int) {
+    public func unregister(_ id: Int) {
         state.withLock { state in
             state.byID.removeValue(forKey: id)
             if state.byID.isEmpty {
