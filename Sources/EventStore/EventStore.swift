@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import Synchronization
 import Telemetry
@@ -60,6 +61,9 @@ public final class EventStore: Sendable {
         checkpointer.attach(to: connection)
         writerConnection = connection
         writer = DatabaseWriter(connection: connection, configuration: configuration.writer, logger: logger)
+        MetricsRegistry.shared.gauge("sqlite_memory_used_bytes", help: "Heap memory held by SQLite in this process (sqlite3_memory_used)") {
+            Double(sqlite3_memory_used())
+        }
         logger.info("database opened", [("path", path), ("schemaVersion", String(Migrations.all.count))])
     }
 
