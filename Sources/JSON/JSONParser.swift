@@ -151,6 +151,7 @@ struct JSONCursor {
         }
         index += 1
         var members: [(key: String, value: JSONValue)] = []
+        var seenKeys: Set<String> = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -162,7 +163,7 @@ struct JSONCursor {
                 throw error("expected a member name in double quotes")
             }
             let key = try parseString()
-            for member in members where member.key == key {
+            if isDuplicate(key, in: members, seen: &seenKeys) {
                 path.append(.key(key))
                 throw error("duplicate key \"\(key)\": each key may appear once in an object")
             }
@@ -188,6 +189,22 @@ struct JSONCursor {
             }
             throw error("expected ',' or '}' in an object, found \(describe(bytes[index]))")
         }
+    }
+
+    /// Objects up to this many members are checked for duplicate keys by a linear scan, which
+    /// beats hashing for the small objects of events; larger ones switch to a set, so a body
+    /// with 100,000 keys costs linear time, not quadratic.
+    private static let linearKeyScanLimit = 16
+
+    private func isDuplicate(_ key: String, in members: [(key: String, value: JSONValue)], seen: inout Set<String>) -> Bool {
+        if members.count < JSONCursor.linearKeyScanLimit {
+            return members.contains { $0.key == key }
+        }
+        if seen.isEmpty {
+            seen.reserveCapacity(members.count * 2)
+            for member in members { seen.insert(member.key) }
+        }
+        return !seen.insert(key).inserted
     }
 
     private mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {

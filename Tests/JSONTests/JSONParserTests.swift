@@ -52,6 +52,23 @@ import Testing
         #expect(failure?.message.contains("duplicate key") == true)
     }
 
+    @Test func duplicateKeysInLargeObjects() throws {
+        // Past 16 members the parser checks keys with a set; the duplicate may sit on either side.
+        let keys = (0..<50_000).map { "k\($0)" }
+        let members = keys.map { "\"\($0)\":0" }.joined(separator: ",")
+
+        let parsed = try JSONParser().parse("{\(members)}")
+        #expect(parsed.objectValue?.count == 50_000)
+        #expect(parsed.objectValue?.keys.last == "k49999")
+
+        for duplicate in ["k0", "k15", "k16", "k49999"] {
+            let failure = Self.error("{\"o\":{\(members),\"\(duplicate)\":1}}")
+            #expect(failure?.path == "$.o.\(duplicate)", "\(duplicate)")
+        }
+        let early = (0..<20).map { "\"e\($0)\":0" }.joined(separator: ",")
+        #expect(Self.error("{\(early),\"e3\":1}")?.path == "$.e3")
+    }
+
     @Test func loneSurrogatesAreRejected() {
         #expect(Self.error(#"["\ud800"]"#)?.message.contains("lone UTF-16 high surrogate") == true)
         #expect(Self.error(#"["\udc00"]"#)?.message.contains("lone UTF-16 low surrogate") == true)
