@@ -191,8 +191,8 @@ struct JSONCursor {
         }
     }
 
-    /// Objects up to this many members are checked for duplicate keys by a linear scan, which
-    /// beats hashing for the small objects of events; larger ones switch to a set, so a body
+    /// Objects below this many members are checked for duplicate keys by a linear scan, which
+    /// beats hashing for the small objects of events. Larger objects switch to a set, so a body
     /// with 100,000 keys costs linear time, not quadratic.
     private static let linearKeyScanLimit = 16
 
