@@ -24,6 +24,7 @@ public struct EncodedEvent: Sendable {
             Self.optional(event.context.rootEntityId), Self.optional(event.context.rootEntityRef),
             .text(event.eventStatus), .text(JSONWriter.encodeString(event.attributes)), Self.optional(event.source),
             .text(event.generatedBy), .integer(event.generatedOn), event.scheduledOn.map { .integer($0) } ?? .null,
+            .integer(Int64(event.chainDepth)),
         ]
     }
 
@@ -34,7 +35,7 @@ public struct EncodedEvent: Sendable {
 
 extension EventRecords {
     /// Built once, because the statement cache is keyed by the SQL text.
-    static let insertSQL = "INSERT INTO events (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    static let insertSQL = "INSERT INTO events (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
     /// Inserts an event encoded beforehand.
     /// - Throws: `SQLiteError` (a constraint error) when an event with that id exists.

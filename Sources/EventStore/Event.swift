@@ -27,10 +27,14 @@ public struct Event: Sendable, Equatable {
     public var generatedOn: Int64
     /// Epoch milliseconds, for SCHEDULED events.
     public var scheduledOn: Int64?
+    /// The number of workflow hops from the posted event that started the chain: 0 for a posted
+    /// event, and the sender's depth plus 1 for an event that a workflow sent or scheduled. It is
+    /// stored so that the chain bound still applies after a restart. The API does not render it.
+    public var chainDepth: Int
 
     public init(id: String, name: String, type: String, accountId: String, retailerId: String, category: String? = nil,
                 context: EventContext, eventStatus: String, attributes: JSONValue = .object(JSONObject()),
-                source: String? = nil, generatedBy: String, generatedOn: Int64, scheduledOn: Int64? = nil) {
+                source: String? = nil, generatedBy: String, generatedOn: Int64, scheduledOn: Int64? = nil, chainDepth: Int = 0) {
         self.id = id
         self.name = name
         self.type = type
@@ -44,6 +48,7 @@ public struct Event: Sendable, Equatable {
         self.generatedBy = generatedBy
         self.generatedOn = generatedOn
         self.scheduledOn = scheduledOn
+        self.chainDepth = chainDepth
     }
 }
 

@@ -7,7 +7,7 @@ public enum EventRecords {
     static let columns = """
         id, name, type, account_id, retailer_id, category, source_events, entity_type, entity_id, entity_ref, \
         entity_subtype, root_entity_type, root_entity_id, root_entity_ref, event_status, attributes, source, \
-        generated_by, generated_on, scheduled_on
+        generated_by, generated_on, scheduled_on, chain_depth
         """
 
     /// Built once: the statement cache is keyed by SQL text, which would otherwise be rebuilt per call.
@@ -20,7 +20,7 @@ public enum EventRecords {
         guard let idBytes = EventIDBytes.bytes(event.id) else { throw EventRecordError.invalidID(event.id) }
         let sourceEvents = JSONWriter.encodeString(.array(event.context.sourceEvents.map { .string($0) }))
         try connection.run("""
-            INSERT INTO events (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO events (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [
                 .blob(idBytes), .text(event.name), .text(event.type), .text(event.accountId), .text(event.retailerId),
                 optional(event.category), .text(sourceEvents), optional(event.context.entityType),
@@ -28,7 +28,7 @@ public enum EventRecords {
                 optional(event.context.rootEntityType), optional(event.context.rootEntityId),
                 optional(event.context.rootEntityRef), .text(event.eventStatus),
                 .text(JSONWriter.encodeString(event.attributes)), optional(event.source), .text(event.generatedBy),
-                .integer(event.generatedOn), event.scheduledOn.map { .integer($0) } ?? .null,
+                .integer(event.generatedOn), event.scheduledOn.map { .integer($0) } ?? .null, .integer(Int64(event.chainDepth)),
             ])
     }
 

@@ -29,7 +29,7 @@ enum EventRow {
         return Event(id: id, name: row.text(1), type: row.text(2), accountId: row.text(3), retailerId: row.text(4),
                      category: row.optionalText(5), context: context, eventStatus: row.text(14), attributes: attributes,
                      source: row.optionalText(16), generatedBy: row.text(17), generatedOn: row.integer(18),
-                     scheduledOn: row.optionalInteger(19))
+                     scheduledOn: row.optionalInteger(19), chainDepth: Int(row.integer(20)))
     }
 
     /// Appends the event as the API renders it, in this key order: id, name, type, accountId,

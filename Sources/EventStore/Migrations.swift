@@ -51,7 +51,10 @@ public enum Migrations {
             source TEXT,
             generated_by TEXT NOT NULL,
             generated_on INTEGER NOT NULL,
-            scheduled_on INTEGER
+            scheduled_on INTEGER,
+            -- Hops from the externally posted event: the workflow engine fails an event that
+            -- would send past its max chain depth, so loops across roots and schedules stop.
+            chain_depth INTEGER NOT NULL DEFAULT 0
         ) STRICT
         """,
 

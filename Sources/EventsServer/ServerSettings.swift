@@ -136,7 +136,7 @@ struct ServerSettings: Sendable {
                 summary: "Inline events (SendEvent to the same root) one execution may run before it fails as a loop.",
                 apply: { $0.maxInlineEvents = $1.integerValue }, read: { .integer($0.maxInlineEvents) }),
         Setting(key: "maxChainDepth", kind: .integer(1...10_000, unit: "events"),
-                summary: "Longest chain of inline events sent by inline events before the execution fails as a loop.",
+                summary: "Longest chain of events sent by workflows (inline, to another root, scheduled), counted from the posted event, before the event that would send the next one fails as a loop.",
                 apply: { $0.maxChainDepth = $1.integerValue }, read: { .integer($0.maxChainDepth) }),
         Setting(key: "webhookAttempts", kind: .integer(1...100, unit: "attempts"),
                 summary: "Delivery attempts per webhook, the first included, with exponential back-off between them.",

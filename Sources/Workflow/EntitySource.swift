@@ -10,6 +10,16 @@ public protocol EntitySource {
 
     /// Returns the entities of `type` under a root, oldest first.
     func entities(retailerId: String, rootType: String, rootRef: String, type: String) throws -> [Entity]
+
+    /// Returns the stored event with `id`, or nil. The executor reads the events that sent the
+    /// executed one only to name a loop in a failure message.
+    func event(id: String) throws -> Event?
+}
+
+extension EntitySource {
+    public func event(id: String) throws -> Event? {
+        nil
+    }
 }
 
 /// An entity source over one SQLite connection, used inside `EventStore.read`.
@@ -30,5 +40,9 @@ public struct SQLiteEntitySource: EntitySource {
 
     public func entities(retailerId: String, rootType: String, rootRef: String, type: String) throws -> [Entity] {
         try EntityRecords.fetchAll(retailerId: retailerId, rootType: rootType, rootRef: rootRef, type: type, on: connection)
+    }
+
+    public func event(id: String) throws -> Event? {
+        try EventRecords.fetch(id: id, on: connection)
     }
 }

@@ -4,8 +4,9 @@ public struct ExecutionLimits: Sendable, Equatable {
     /// The maximum number of inline events (SendEvent to the same root, SendEventToChildren)
     /// one execution may run, counted over the whole chain.
     public var maxInlineEvents: Int
-    /// The maximum depth of a chain of inline events: an inline event sent by an inline event
-    /// is at depth 2.
+    /// The maximum depth of a chain of events sent by workflows, counted from the posted event
+    /// (depth 0) over every hop: inline, queued for another root and scheduled. An inline event
+    /// sent by an inline event is at depth 2, and so is an event queued by an inline event.
     public var maxChainDepth: Int
 
     public init(maxInlineEvents: Int = 1000, maxChainDepth: Int = 32) {

@@ -10,7 +10,7 @@ extension ExecutionRun {
         for action in pending {
             switch action {
             case .inline(let name, let context):
-                try checkLimits(sending: name, to: context, ruleset: ruleset, depth: scope.depth)
+                try checkLimits(sending: name, to: context, inline: true, ruleset: ruleset, scope: scope)
                 inlineEventCount += 1
                 let event = makeEvent(name, context: context, retailerId: scope.event.retailerId, status: EventStatus.pending, scope: scope)
                 records.append(sendAudit(event, mode: "INLINE", scope: scope, ruleset: ruleset))
@@ -18,6 +18,7 @@ extension ExecutionRun {
                 inlineEvents.append((records.count - 1, event))
 
             case .followUp(let event, _):
+                try checkLimits(sending: event.name, to: event.context, inline: false, ruleset: ruleset, scope: scope)
                 records.append(sendAudit(event, mode: event.eventStatus == EventStatus.scheduled ? "SCHEDULED" : "QUEUED",
                                          scope: scope, ruleset: ruleset))
                 records.append(event)
@@ -59,34 +60,52 @@ extension ExecutionRun {
 
     // MARK: - Loop bounds
 
-    /// Fails the execution when one more inline event would pass the inline event or chain
-    /// depth limits, naming the loop when the chain repeats an event on the same entity.
-    private func checkLimits(sending name: String, to context: EventContext, ruleset: RulesetDefinition,
-                             depth: Int) throws(ExecutionFailure) {
+    /// Fails the execution when one more event would pass the max chain depth, or when one more
+    /// inline event would pass the max inline events. The message names the loop when the
+    /// chain repeats an event on the same entity.
+    private func checkLimits(sending name: String, to context: EventContext, inline: Bool, ruleset: RulesetDefinition,
+                             scope: EventScope) throws(ExecutionFailure) {
         let limits = executor.limits
-        let next = "\(name) on \(context.entityType ?? "?")/\(context.entityRef ?? "?")"
-        let loop = chain.contains(next) ? "ruleset \(ruleset.name) sends \(next) again, which is a loop; " : ""
+        let passesDepth = scope.event.chainDepth + 1 > limits.maxChainDepth
+        let passesCount = inline && inlineEventCount + 1 > limits.maxInlineEvents
+        guard passesDepth || passesCount else { return }
 
-        if depth + 1 > limits.maxChainDepth {
+        let next = "\(name) on \(context.entityType ?? "?")/\(context.entityRef ?? "?")"
+        let earlier = (passesDepth ? senderChain(limit: limits.maxChainDepth) : []) + chain
+        let loop = earlier.contains(next) ? "ruleset \(ruleset.name) sends \(next) again, which is a loop; " : ""
+        let full = earlier + [next]
+
+        if passesDepth {
             throw ExecutionFailure(.loopLimit,
-                                   "\(loop)the chain of inline events passed the max chain depth of \(limits.maxChainDepth): \(describeChain(appending: next))",
+                                   "\(loop)the chain of events passed the max chain depth of \(limits.maxChainDepth): \(describeChain(full))",
                                    ruleSet: ruleset.name, details: [
                                        ("limit", .string("maxChainDepth")), ("maxChainDepth", .integer(Int64(limits.maxChainDepth))),
-                                       ("chain", .array((chain + [next]).suffix(limits.maxChainDepth + 1).map { .string($0) })),
+                                       ("chain", .array(full.suffix(limits.maxChainDepth + 1).map { .string($0) })),
                                    ])
         }
-        if inlineEventCount + 1 > limits.maxInlineEvents {
-            throw ExecutionFailure(.loopLimit,
-                                   "\(loop)the execution passed the max of \(limits.maxInlineEvents) inline events: \(describeChain(appending: next))",
-                                   ruleSet: ruleset.name, details: [
-                                       ("limit", .string("maxInlineEvents")), ("maxInlineEvents", .integer(Int64(limits.maxInlineEvents))),
-                                   ])
-        }
+        throw ExecutionFailure(.loopLimit,
+                               "\(loop)the execution passed the max of \(limits.maxInlineEvents) inline events: \(describeChain(full))",
+                               ruleSet: ruleset.name, details: [
+                                   ("limit", .string("maxInlineEvents")), ("maxInlineEvents", .integer(Int64(limits.maxInlineEvents))),
+                               ])
     }
 
-    /// Renders the chain as `A on X/1 -> B on Y/2 -> ...`, shortened in the middle when long.
-    private func describeChain(appending next: String) -> String {
-        let full = chain + [next]
+    /// Returns the events of earlier executions that led to the executed one (queued for
+    /// another root or scheduled), oldest first, as `Name on TYPE/ref`: at most `limit`, and
+    /// fewer when a sender cannot be read.
+    private func senderChain(limit: Int) -> [String] {
+        var senders: [String] = []
+        var event = executedEvent
+        while let current = event, current.chainDepth > 0, senders.count < limit, let senderId = current.context.sourceEvents.first {
+            guard let sender = try? source.event(id: senderId) else { break }
+            senders.append("\(sender.name) on \(sender.context.entityType ?? "?")/\(sender.context.entityRef ?? "?")")
+            event = sender
+        }
+        return senders.reversed()
+    }
+
+    /// Renders a chain as `A on X/1 -> B on Y/2 -> ...`, shortened in the middle when long.
+    private func describeChain(_ full: [String]) -> String {
         guard full.count > 8 else { return full.joined(separator: " -> ") }
         return (full.prefix(4) + ["... \(full.count - 7) more ..."] + full.suffix(3)).joined(separator: " -> ")
     }

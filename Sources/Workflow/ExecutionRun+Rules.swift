@@ -195,11 +195,12 @@ extension ExecutionRun {
         return .inline(name: target.eventName, context: context)
     }
 
-    /// Makes a new ORCHESTRATION event sent by the executed one, carrying its attributes.
+    /// Makes a new ORCHESTRATION event sent by the scope's event, carrying its attributes, one
+    /// hop deeper in the chain.
     func makeEvent(_ name: String, context: EventContext, retailerId: String, status: String, scope: EventScope) -> Event {
         Event(id: executor.makeID(), name: name, type: EventType.orchestration, accountId: scope.event.accountId,
               retailerId: retailerId, category: scope.event.category, context: context, eventStatus: status,
               attributes: scope.event.attributes, source: scope.event.source, generatedBy: AuditWriter.generatedBy,
-              generatedOn: executor.now())
+              generatedOn: executor.now(), chainDepth: scope.event.chainDepth + 1)
     }
 }

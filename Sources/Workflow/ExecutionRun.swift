@@ -12,6 +12,7 @@ extension Event {
 /// and the chain of inline events, for loop bounds and messages.
 final class ExecutionRun {
     let executor: WorkflowExecutor
+    let source: any EntitySource
     var overlay: EntityOverlay
     /// Audits, inline events and follow-up events, in creation order.
     var records: [Event] = []
@@ -20,6 +21,8 @@ final class ExecutionRun {
     var inlineEventCount = 0
     /// The events being processed, outermost first, as `Name on TYPE/ref` for messages.
     var chain: [String] = []
+    /// The event this run executes (depth 0).
+    var executedEvent: Event?
     /// The event being processed when a failure happened, and its entity context.
     var currentEvent: Event?
     var failureContext: EventContext?
@@ -28,6 +31,7 @@ final class ExecutionRun {
 
     init(executor: WorkflowExecutor, source: any EntitySource) {
         self.executor = executor
+        self.source = source
         self.overlay = EntityOverlay(source: source)
     }
 
@@ -38,6 +42,9 @@ final class ExecutionRun {
 
     /// Processes one event (the executed one at depth 0, or an inline one) and returns its status.
     func process(_ event: Event, depth: Int, sentBy: Event?) throws(ExecutionFailure) -> Result {
+        if depth == 0 {
+            executedEvent = event
+        }
         currentEvent = event
         failureContext = event.context
         let target = try resolveTarget(event)
@@ -69,7 +76,8 @@ final class ExecutionRun {
         return Result(status: EventStatus.complete, entityId: entity.id)
     }
 
-    /// The event a ruleset runs for, with its entity, workflow, audit writer and chain depth.
+    /// The event a ruleset runs for, with its entity, workflow and audit writer. `depth` counts
+    /// inline hops inside this execution; `event.chainDepth` counts hops since the posted event.
     struct EventScope {
         var event: Event
         var key: EntityKey

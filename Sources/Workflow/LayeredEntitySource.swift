@@ -28,4 +28,8 @@ struct LayeredEntitySource: EntitySource {
         result.append(contentsOf: created.sorted { ($0.createdOn, $0.ref) < ($1.createdOn, $1.ref) })
         return result
     }
+
+    func event(id: String) throws -> Event? {
+        try base.event(id: id)
+    }
 }
