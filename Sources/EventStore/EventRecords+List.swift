@@ -11,16 +11,34 @@ extension EventRecords {
 
     /// Returns one page of events matching `query`, newest first, each rendered as the API's
     /// JSON object (see `fetchJSON`).
-    public static func listJSON(_ query: EventQuery, on connection: SQLiteConnection) throws -> EventPage<[UInt8]> {
+    ///
+    /// The page ends early, with `hasMore` true, before the event that would take the rendered
+    /// events past `maximumBytes` (counting one separator byte per event). The first event is
+    /// always returned, however large, so a client can page past it.
+    public static func listJSON(_ query: EventQuery, maximumBytes: Int = .max,
+                                on connection: SQLiteConnection) throws -> EventPage<[UInt8]> {
         var events: [[UInt8]] = []
-        let hasMore = try listRows(query, on: connection) { row in
-            var output = [UInt8]()
-            output.reserveCapacity(768)
-            EventRow.appendJSON(row, to: &output)
-            events.append(output)
+        var totalBytes = 0
+        var hasMore: Bool
+        do {
+            hasMore = try listRows(query, on: connection) { row in
+                var output = [UInt8]()
+                output.reserveCapacity(768)
+                EventRow.appendJSON(row, to: &output)
+                guard events.isEmpty || totalBytes + output.count + 1 <= maximumBytes else {
+                    throw PageByteLimitReached()
+                }
+                totalBytes += output.count + 1
+                events.append(output)
+            }
+        } catch is PageByteLimitReached {
+            hasMore = true
         }
         return EventPage(start: query.start, results: events, hasMore: hasMore)
     }
+
+    /// Ends the row loop of `listJSON` once a page is full; never leaves this file.
+    private struct PageByteLimitReached: Error {}
 
     /// Builds the SQL and parameters for `query`. The first filter in preference order picks the index.
     static func listStatement(_ query: EventQuery) -> (sql: String, values: [SQLiteValue]) {

@@ -19,6 +19,9 @@ public final class Authenticator: Sendable {
     private let store: EventStore
     /// Lifetime of new tokens, in seconds.
     public let tokenLifetimeSeconds: Int
+    /// How long an expired token's hash is kept after its expiry, in milliseconds: 7 days. In
+    /// that time the token gets the "expired at" 401 message, not the "invalid access token" one.
+    public static let expiredTokenRetentionMilliseconds: Int64 = 7 * 86_400_000
     private let clock: @Sendable () -> Int64
     private let tokens = Mutex<[TokenDigest: CachedToken]>([:])
     private let logger: Logger
@@ -34,10 +37,11 @@ public final class Authenticator: Sendable {
         self.clock = clock
     }
 
-    /// Reads the unexpired tokens from the database into memory. Call once at start.
+    /// Reads the tokens that are unexpired or expired less than `expiredTokenRetentionMilliseconds`
+    /// ago from the database into memory. Call once at start.
     public func loadTokens() throws {
         let now = clock()
-        let stored = try store.read { try TokenRecords.active(at: now, on: $0) }
+        let stored = try store.read { try TokenRecords.active(at: now - Authenticator.expiredTokenRetentionMilliseconds, on: $0) }
         tokens.withLock { cache in
             for token in stored {
                 cache[TokenDigest(token.hash)] = CachedToken(username: token.username, expiresOn: token.expiresOn)
@@ -46,9 +50,14 @@ public final class Authenticator: Sendable {
         logger.info("bearer tokens loaded", [("count", String(stored.count))])
     }
 
-    /// Returns the user of the request's bearer token, or the 401 to send.
+    /// Returns the user of the request's bearer token, or the error to send: 401, or 400 for
+    /// more than one Authorization field.
     public func authenticate(_ request: HTTPRequest) -> Result<AuthenticatedUser, APIError> {
-        guard let header = request.headers["Authorization"] else {
+        let headers = request.headers.values("Authorization")
+        guard headers.count <= 1 else {
+            return .failure(.badRequest("the Authorization header is given \(headers.count) times: send one Authorization: Bearer <access_token>"))
+        }
+        guard let header = headers.first else {
             return .failure(.unauthorized("missing Authorization header: send Authorization: Bearer <access_token> from POST /oauth/token", invalidToken: false))
         }
         guard let token = Authenticator.bearerToken(header) else {
@@ -57,13 +66,8 @@ public final class Authenticator: Sendable {
         let hash = TokenDigest(Crypto.sha256(token))
         let now = clock()
 
-        let cached = tokens.withLock { cache -> CachedToken? in
-            guard let entry = cache[hash] else { return nil }
-            if entry.expiresOn <= now {
-                cache[hash] = nil
-            }
-            return entry
-        }
+        // Expired entries stay until `issueToken` purges them, so the message below stays the same.
+        let cached = tokens.withLock { $0[hash] }
         guard let cached else {
             return .failure(.unauthorized("invalid access token: get a new one from POST /oauth/token", invalidToken: true))
         }
@@ -114,8 +118,8 @@ public final class Authenticator: Sendable {
     }
 
     /// Makes a new 256-bit token for `username`, stores its hash durably, then adds it to the
-    /// cache and calls `completion` on the writer thread. Expired tokens are deleted in the same
-    /// transaction.
+    /// cache and calls `completion` on the writer thread. Tokens that expired more than
+    /// `expiredTokenRetentionMilliseconds` ago are deleted in the same transaction.
     public func issueToken(username: String, clientId: String,
                            completion: @escaping @Sendable (Result<IssuedToken, any Error>) -> Void) {
         let value = Crypto.base64URL(Crypto.randomBytes(32))
@@ -125,8 +129,10 @@ public final class Authenticator: Sendable {
         let record = TokenRecords.Token(hash: hashBytes, username: username, clientId: clientId, issuedOn: now,
                                         expiresOn: now + Int64(tokenLifetimeSeconds) * 1000)
 
+        let purgeBefore = now - Authenticator.expiredTokenRetentionMilliseconds
+
         store.writer.submit({ connection in
-            try TokenRecords.deleteExpired(at: now, on: connection)
+            try TokenRecords.deleteExpired(at: purgeBefore, on: connection)
             try TokenRecords.insert(record, on: connection)
         }, completion: { [self] result in
             switch result {
@@ -134,9 +140,9 @@ public final class Authenticator: Sendable {
                 tokens.withLock { cache in
                     cache[hash] = CachedToken(username: username, expiresOn: record.expiresOn)
                     // NOTE: live tokens are not capped per user, so the cache grows with the
-                    // logins of one day (about 100 bytes each); only expired entries are dropped.
+                    // logins of one day plus the retention (about 100 bytes each).
                     if cache.count > 10_000 {
-                        cache = cache.filter { $0.value.expiresOn > now }
+                        cache = cache.filter { $0.value.expiresOn > purgeBefore }
                     }
                 }
                 completion(.success(IssuedToken(accessToken: value, expiresInSeconds: tokenLifetimeSeconds)))

@@ -59,7 +59,12 @@ public struct EntityRoutes: Sendable {
     }
 
     /// Returns the `retailerId` query parameter, which a user limited to one retailer may omit.
+    /// - Throws: 400 for any other query parameter, as `GET /event` does, so a misspelt
+    ///   parameter is never ignored.
     static func retailerId(_ request: HTTPRequest, user: AuthenticatedUser) throws(APIError) -> String {
+        for (name, _) in request.query where name != "retailerId" {
+            throw .badRequest("unknown query parameter \"\(name)\": the only accepted parameter is retailerId")
+        }
         let values = request.queryValues("retailerId")
         guard values.count <= 1 else {
             throw .badRequest("retailerId is given \(values.count) times: send it once")

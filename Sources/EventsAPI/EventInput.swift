@@ -73,21 +73,24 @@ public struct EventInput: Sendable, Equatable {
             category: try optionalString(object, "category"),
             entityType: try optionalString(object, "entityType"),
             entityId: try optionalIdentifier(object, "entityId"),
-            entityRef: try optionalString(object, "entityRef"),
+            entityRef: try optionalReference(object, "entityRef"),
             entitySubtype: try optionalString(object, "entitySubtype"),
             rootEntityType: try optionalString(object, "rootEntityType"),
             rootEntityId: try optionalIdentifier(object, "rootEntityId"),
-            rootEntityRef: try optionalString(object, "rootEntityRef"),
+            rootEntityRef: try optionalReference(object, "rootEntityRef"),
             attributes: .object(JSONObject()),
             source: try optionalString(object, "source"),
             scheduledOn: nil,
             canonicalBody: JSONWriter.encode(value))
 
+        // An absent `attributes` means `{}`. An explicit null is rejected like any other non-object.
         switch object["attributes"] {
-        case nil, .null?:
+        case nil:
             break
         case .object?:
             input.attributes = object["attributes"]!
+        case .null?:
+            throw .badRequest("$.attributes: expected an object, got null; send {} or omit the field for an event without attributes")
         case let other?:
             throw .badRequest("$.attributes: expected an object, got \(article(other.typeName)) \(other.typeName)")
         }
@@ -166,8 +169,24 @@ public struct EventInput: Sendable, Equatable {
         guard let text = try optionalString(object, key) else {
             throw .badRequest("\(path(key)): missing; expected a non-empty string")
         }
-        guard !text.isEmpty else { throw .badRequest("\(path(key)): expected a non-empty string, got \"\"") }
+        guard !isBlank(text) else {
+            throw .badRequest("\(path(key)): expected a non-empty string that is not only whitespace, got \"\(text)\"")
+        }
         return text
+    }
+
+    /// Reads an entity reference, which may be absent but not empty or only whitespace.
+    private static func optionalReference(_ object: JSONObject, _ key: String) throws(APIError) -> String? {
+        guard let text = try optionalString(object, key) else { return nil }
+        guard !isBlank(text) else {
+            throw .badRequest("\(path(key)): expected a non-empty reference that is not only whitespace, such as \"HD-1\", got \"\(text)\"; omit the field when there is none")
+        }
+        return text
+    }
+
+    /// True for an empty string or one of Unicode whitespace only.
+    private static func isBlank(_ text: String) -> Bool {
+        text.unicodeScalars.allSatisfy(\.properties.isWhitespace)
     }
 
     /// Ids may be sent as strings or as integers (Fluent's ids are numeric); both are stored as text.
@@ -186,7 +205,9 @@ public struct EventInput: Sendable, Equatable {
         guard let text = try optionalIdentifier(object, key) else {
             throw .badRequest("\(path(key)): missing; expected a non-empty string such as \"1\"")
         }
-        guard !text.isEmpty else { throw .badRequest("\(path(key)): expected a non-empty string, got \"\"") }
+        guard !isBlank(text) else {
+            throw .badRequest("\(path(key)): expected a non-empty string that is not only whitespace, got \"\(text)\"")
+        }
         return text
     }
 }

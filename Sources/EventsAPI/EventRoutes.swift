@@ -16,6 +16,10 @@ public struct EventRoutes: Sendable {
     public static let idempotencyWindowMilliseconds: Int64 = 24 * 3_600_000
     /// The longest accepted `Idempotency-Key`, in bytes.
     public static let maximumIdempotencyKeyLength = 255
+    /// The default byte limit of the events in one `GET /event` page: 4 MiB of result JSON.
+    public static let defaultPageByteLimit = 4 << 20
+    /// The default number of `GET /event` pages built at once; more get 503.
+    public static let defaultConcurrentListLimit = 8
 
     private let store: EventStore
     private let authenticator: Authenticator
@@ -23,14 +27,27 @@ public struct EventRoutes: Sendable {
     private let logger: Logger
     private let clock: @Sendable () -> Int64
     private let lastIdempotencyPurge = PurgeClock()
+    private let pageByteLimit: Int
+    private let listBuilds: ConcurrencyLimit
 
+    /// - Parameters:
+    ///   - pageByteLimit: the bytes of event JSON after which a `GET /event` page ends early;
+    ///     a page always contains at least one event.
+    ///   - listBuilds: the slots for `GET /event` pages being built; a request that finds none
+    ///     free gets 503. With the defaults, pages in memory stay near 8 x 4 MiB, plus one event
+    ///     each, and the encoded response doubles that for a moment.
     public init(store: EventStore, authenticator: Authenticator, listener: (any EventSubmissionListener)? = nil,
-                logger: Logger = Logger(label: "events"), clock: @escaping @Sendable () -> Int64 = { TimeFormat.nowMilliseconds() }) {
+                logger: Logger = Logger(label: "events"), clock: @escaping @Sendable () -> Int64 = { TimeFormat.nowMilliseconds() },
+                pageByteLimit: Int = EventRoutes.defaultPageByteLimit,
+                listBuilds: ConcurrencyLimit = ConcurrencyLimit(limit: EventRoutes.defaultConcurrentListLimit)) {
+        precondition(pageByteLimit >= 1, "pageByteLimit must be at least 1, got \(pageByteLimit)")
         self.store = store
         self.authenticator = authenticator
         self.listener = listener
         self.logger = logger
         self.clock = clock
+        self.pageByteLimit = pageByteLimit
+        self.listBuilds = listBuilds
     }
 
     public func register(into router: inout Router) {
@@ -192,8 +209,16 @@ public struct EventRoutes: Sendable {
             return
         }
 
+        guard listBuilds.acquire() else {
+            logger.warning("list rejected: too many pages being built", [("requestId", request.requestID), ("limit", String(listBuilds.limit))])
+            let message = "too many event lists are being built at once (limit \(listBuilds.limit)): retry after 1 second"
+            responder.send(APIError(503, message, headers: HTTPFields([("Retry-After", "1")])).response)
+            return
+        }
+        defer { listBuilds.release() }
+
         do {
-            let page = try store.read { try EventRecords.listJSON(query, on: $0) }
+            let page = try store.read { try EventRecords.listJSON(query, maximumBytes: pageByteLimit, on: $0) }
             var body = [UInt8]()
             body.reserveCapacity(64 + page.results.reduce(0) { $0 + $1.count + 1 })
             body.append(contentsOf: #"{"start":\#(page.start),"count":\#(page.results.count),"hasMore":\#(page.hasMore),"results":["#.utf8)

@@ -10,23 +10,21 @@ public struct OAuthRoutes: Sendable {
 
     private let authenticator: Authenticator
     private let throttle: LoginThrottle
+    private let verifier: CredentialVerifier
     private let logger: Logger
-    /// Verified instead of a missing user's hash, so an unknown username takes as long to
-    /// reject as a wrong password.
-    private let decoyHash: String
 
-    public init(authenticator: Authenticator, throttle: LoginThrottle = LoginThrottle(), logger: Logger = Logger(label: "oauth")) {
+    public init(authenticator: Authenticator, throttle: LoginThrottle = LoginThrottle(),
+                verifier: CredentialVerifier? = nil, logger: Logger = Logger(label: "oauth")) {
         self.authenticator = authenticator
         self.throttle = throttle
+        self.verifier = verifier ?? CredentialVerifier(users: authenticator.users)
         self.logger = logger
-        // The decoy costs what a configured user's hash costs, so the timings match.
-        let iterations = authenticator.users.anyPasswordHash.flatMap { try? PasswordHash.parse($0).iterations }
-        self.decoyHash = PasswordHash.make(password: "decoy", iterations: iterations ?? PasswordHash.defaultIterations)
     }
 
     public func register(into router: inout Router) {
-        // PBKDF2 takes tens of milliseconds of CPU, so the route runs on the worker pool.
-        router.add(.post, OAuthRoutes.tokenPath, execution: .blocking) { request, responder in
+        // The route runs on the event loop because it only parses and queues: PBKDF2 runs on
+        // the verifier's own queues, so logins never hold the worker threads of database reads.
+        router.add(.post, OAuthRoutes.tokenPath, execution: .inline) { request, responder in
             handleToken(request, responder)
         }
     }
@@ -57,8 +55,9 @@ public struct OAuthRoutes: Sendable {
         let clientId = parameters["client_id"]!
         let address = request.remoteAddress
 
+        // The attempt counts as a failure before its hash is checked, so parallel guesses are limited too.
         let delay: Int
-        switch throttle.check(username: username, address: address) {
+        switch throttle.reserve(username: username, address: address) {
         case .reject(let retryAfter):
             logger.warning("login rejected: too many failures", [("username", username), ("address", address)])
             var response = oauthError(429, "too_many_requests", "too many failed logins for this user or address: retry after \(retryAfter) seconds")
@@ -69,13 +68,27 @@ public struct OAuthRoutes: Sendable {
             delay = milliseconds
         }
 
-        let client = authenticator.users.client(id: clientId)
-        let clientValid = (try? PasswordHash.verify(password: parameters["client_secret"]!, against: client?.secretHash ?? decoyHash)) == true && client != nil
-        let user = authenticator.users.user(named: username)
-        let userValid = (try? PasswordHash.verify(password: parameters["password"]!, against: user?.passwordHash ?? decoyHash)) == true && user != nil
+        let queued = verifier.verify(clientId: clientId, clientSecret: parameters["client_secret"]!,
+                                     username: username, password: parameters["password"]!) { outcome in
+            finishToken(outcome, request: request, username: username, clientId: clientId, delay: delay, responder: responder)
+        }
+        guard queued else {
+            // A login that was never checked is no failure, so the reservation is given back.
+            throttle.release(username: username, address: address)
+            logger.warning("login rejected: credential checks are busy", [("username", username), ("address", address)])
+            var response = oauthError(503, "temporarily_unavailable", "too many logins are being checked at once: retry after 1 second")
+            response.headers.append("Retry-After", "1")
+            responder.send(response)
+            return
+        }
+    }
 
-        guard clientValid, userValid, let user else {
-            throttle.recordFailure(username: username, address: address)
+    /// Sends the response to a checked token request, issuing a token for valid credentials.
+    private func finishToken(_ outcome: CredentialVerifier.Outcome, request: HTTPRequest, username: String,
+                             clientId: String, delay: Int, responder: Responder) {
+        let address = request.remoteAddress
+        guard case .valid(let user) = outcome else {
+            let clientValid = outcome != .invalidClient
             logger.notice("login failed", [("username", username), ("clientId", clientId), ("address", address),
                                           ("reason", clientValid ? "bad user credentials" : "bad client credentials")])
             let response = clientValid
@@ -85,7 +98,7 @@ public struct OAuthRoutes: Sendable {
             return
         }
 
-        throttle.recordSuccess(username: username)
+        throttle.recordSuccess(username: username, address: address)
         let retailerId: JSONValue = user.retailerIds?.first.map { .string($0) } ?? .null
         authenticator.issueToken(username: username, clientId: clientId) { result in
             switch result {

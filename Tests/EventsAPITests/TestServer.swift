@@ -33,6 +33,7 @@ final class TestServer: Sendable {
     let directory: String
     let store: EventStore
     let authenticator: Authenticator
+    let verifier: CredentialVerifier
     let server: HTTPServer
     let port: Int
     let clock: TestClock
@@ -54,6 +55,9 @@ final class TestServer: Sendable {
     /// Starts a server. Pass the `directory` of a stopped server to restart on its database.
     init(directory: String? = nil, clock: TestClock = TestClock(), throttle: LoginThrottle.Configuration? = nil,
          listener: (any EventSubmissionListener)? = nil, httpConfiguration: HTTPServerConfiguration? = nil,
+         pageByteLimit: Int = EventRoutes.defaultPageByteLimit,
+         listBuilds: ConcurrencyLimit = ConcurrencyLimit(limit: EventRoutes.defaultConcurrentListLimit),
+         verifier: CredentialVerifier.Configuration? = nil,
          configure: (inout Router, EventStore, Authenticator) throws -> Void = { _, _, _ in }) throws {
         self.directory = directory ?? NSTemporaryDirectory() + "eventsapi-tests-" + UUID().uuidString
         self.clock = clock
@@ -73,8 +77,10 @@ final class TestServer: Sendable {
         let loginThrottle = LoginThrottle(configuration: throttleConfiguration, clock: { clock.now() })
 
         var router = Router()
-        OAuthRoutes(authenticator: authenticator, throttle: loginThrottle).register(into: &router)
-        EventRoutes(store: store, authenticator: authenticator, listener: listener, clock: { clock.now() }).register(into: &router)
+        self.verifier = CredentialVerifier(users: users, configuration: verifier ?? CredentialVerifier.Configuration())
+        OAuthRoutes(authenticator: authenticator, throttle: loginThrottle, verifier: self.verifier).register(into: &router)
+        EventRoutes(store: store, authenticator: authenticator, listener: listener, clock: { clock.now() },
+                    pageByteLimit: pageByteLimit, listBuilds: listBuilds).register(into: &router)
         try configure(&router, store, authenticator)
         authenticator.install(into: &router)
 
