@@ -40,6 +40,7 @@ enum OpenAPIPaths {
                 ("200", B.response("A new token.", "OAuthToken")),
                 ("400", B.response("Bad credentials (error invalid_grant) or a missing or invalid parameter.", "OAuthError")),
                 ("429", B.response("Too many failed attempts for this user or address; retry after Retry-After seconds.", "OAuthError")),
+                ("503", B.response("Too many logins are waiting for their credential check (error temporarily_unavailable); retry after Retry-After seconds.", "OAuthError")),
             ])
     }
 
@@ -112,12 +113,13 @@ enum OpenAPIPaths {
         ]
         return B.operation(
             "listEvents", tag: "Events", summary: "Search events, newest first",
-            description: "Results are ordered by generatedOn then id, both descending, so paging with start is stable. An unknown or repeated parameter, a count outside 1..5000, a negative start, an invalid time or from after to is a 400 that names the parameter.",
+            description: "Results are ordered by generatedOn then id, both descending, so paging with start is stable. An unknown or repeated parameter, a count outside 1..5000, a negative start, an invalid time or from after to is a 400 that names the parameter. A page ends early, with hasMore true, before 4 MiB of event JSON (it always contains at least one event), so count in the response may be less than requested.",
             security: B.bearer, parameters: parameters,
             responses: [
                 ("200", B.response("One page of events.", "EventList")),
                 ("400", B.error("An invalid parameter, named in the message.")),
                 ("403", B.error("The retailerId filter names a retailer the user may not read.")),
+                ("503", B.error("Too many lists are being built at once; retry after Retry-After seconds.")),
             ] + B.authenticationResponses)
     }
 
@@ -133,7 +135,7 @@ enum OpenAPIPaths {
             ],
             responses: [
                 ("200", B.response("The entity.", "Entity")),
-                ("400", B.error("retailerId is missing or repeated.")),
+                ("400", B.error("retailerId is missing or repeated, or another query parameter is given.")),
                 ("404", B.error("No such entity for this retailer, or a retailer the user may not read.")),
             ] + B.authenticationResponses)
     }
