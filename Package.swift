@@ -31,6 +31,7 @@ let package = Package(
         .executableTarget(name: "EventsServer", dependencies: ["EventsAPI", "HTTP", "EventStore", "Workflow", "JSON", "Telemetry"]),
 
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "CSystem", "JSON", "Telemetry"]),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "JSON", "Telemetry"]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "EventStore", "JSON", "Telemetry"]),

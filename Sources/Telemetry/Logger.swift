@@ -102,26 +102,11 @@ public final class LogSink: Sendable {
         }
     }
 
+    /// Returns `value` bare when it has no space, `=`, quote or control character, else quoted
+    /// with the same escapes as a JSON string, which logfmt parsers read.
     static func logfmtValue(_ value: String) -> String {
         let needsQuotes = value.isEmpty || value.utf8.contains { $0 <= 0x20 || $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "\"") || $0 == 0x7F }
-        guard needsQuotes else { return value }
-        var quoted = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": quoted += "\\\""
-            case "\\": quoted += "\\\\"
-            case "\n": quoted += "\\n"
-            case "\r": quoted += "\\r"
-            case "\t": quoted += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    quoted += "\\u{\(String(scalar.value, radix: 16))}"
-                } else {
-                    quoted.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return quoted + "\""
+        return needsQuotes ? jsonString(value) : value
     }
 
     static func jsonString(_ value: String) -> String {
@@ -134,7 +119,7 @@ public final class LogSink: Sendable {
             case "\r": quoted += "\\r"
             case "\t": quoted += "\\t"
             default:
-                if scalar.value < 0x20 {
+                if scalar.value < 0x20 || scalar.value == 0x7F {
                     let hex = String(scalar.value, radix: 16)
                     quoted += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {
