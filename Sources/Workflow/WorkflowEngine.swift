@@ -150,13 +150,8 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
     /// configured sync timeout when nil) with `.timedOut`.
     public func execute(_ event: Event, timeoutMilliseconds: Int? = nil,
                         completion: @escaping @Sendable (SyncExecutionResult) -> Void) {
-        let waiter = SyncWaiter(completion)
-        let timeout = timeoutMilliseconds ?? configuration.syncTimeoutMilliseconds
+        let waiter = makeWaiter(eventId: event.id, timeoutMilliseconds: timeoutMilliseconds, completion: completion)
         let queue = self.queue
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(timeout)) {
-            queue.removeWaiter(waiter, for: event.id)
-            waiter.finish(.timedOut(eventId: event.id))
-        }
 
         var pendingEvent = event
         pendingEvent.eventStatus = EventStatus.pending
@@ -172,6 +167,61 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
                 waiter.finish(.rejected("the event could not be stored: \(error)"))
             }
         })
+    }
+
+    /// Queues `event`, which the caller committed PENDING in its own transaction, and calls
+    /// `completion` as `execute` does.
+    public func executeStored(_ event: Event, timeoutMilliseconds: Int? = nil,
+                              completion: @escaping @Sendable (SyncExecutionResult) -> Void) {
+        let waiter = makeWaiter(eventId: event.id, timeoutMilliseconds: timeoutMilliseconds, completion: completion)
+        queue.addWaiter(waiter, for: event.id)
+        queue.enqueue([event])
+    }
+
+    /// Calls `completion` with the outcome of the stored event `eventId`: at once when it was
+    /// processed, else once its execution commits, or after the timeout with `.timedOut`.
+    /// Nothing runs the event again: it is executed by the queue like any PENDING event.
+    public func awaitOutcome(of eventId: String, timeoutMilliseconds: Int? = nil,
+                             completion: @escaping @Sendable (SyncExecutionResult) -> Void) {
+        let waiter = SyncWaiter(completion)
+        // The waiter is registered before the read, so an execution that commits after the
+        // read still finishes it, and one that committed before is found by the read. The time
+        // limit starts after the read, so an event found processed is never reported late.
+        queue.addWaiter(waiter, for: eventId)
+        do {
+            switch try store.read({ try StoredExecutionReport.read(eventId: eventId, on: $0) }) {
+            case .processed(let report):
+                queue.removeWaiter(waiter, for: eventId)
+                waiter.finish(.processed(report))
+            case .notFound:
+                queue.removeWaiter(waiter, for: eventId)
+                waiter.finish(.rejected("event \(eventId) is not stored"))
+            case .waiting:
+                startTimeout(waiter, eventId: eventId, timeoutMilliseconds: timeoutMilliseconds)
+            }
+        } catch {
+            logger.error("failed to read the outcome of an event", [("eventId", eventId), ("error", "\(error)")])
+            queue.removeWaiter(waiter, for: eventId)
+            waiter.finish(.rejected("the outcome of event \(eventId) could not be read: \(error)"))
+        }
+    }
+
+    /// Returns a waiter for `eventId` that finishes with `.timedOut` after the timeout (the
+    /// configured sync timeout when nil), unless the execution finished it first.
+    private func makeWaiter(eventId: String, timeoutMilliseconds: Int?,
+                            completion: @escaping @Sendable (SyncExecutionResult) -> Void) -> SyncWaiter {
+        let waiter = SyncWaiter(completion)
+        startTimeout(waiter, eventId: eventId, timeoutMilliseconds: timeoutMilliseconds)
+        return waiter
+    }
+
+    private func startTimeout(_ waiter: SyncWaiter, eventId: String, timeoutMilliseconds: Int?) {
+        let timeout = timeoutMilliseconds ?? configuration.syncTimeoutMilliseconds
+        let queue = self.queue
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(timeout)) {
+            queue.removeWaiter(waiter, for: eventId)
+            waiter.finish(.timedOut(eventId: eventId))
+        }
     }
 
     /// Events queued and executing, for health and metrics.
