@@ -45,8 +45,9 @@ enum OpenAPIPaths {
     }
 
     static func postEvent(sync: Bool) -> JSONValue {
-        let idempotency = B.parameter("Idempotency-Key", in: "header",
-                                      "Optional. The same key and body within 24 hours returns the first response and stores nothing new; the same key with another body gets 409.")
+        let idempotency = B.parameter("Idempotency-Key", in: "header", sync
+            ? "Optional. The same key and body within 24 hours stores nothing new: it returns the event's final response, or waits for the event while it runs. The same key with another body, or used on /event/async, gets 409."
+            : "Optional. The same key and body within 24 hours returns the first response and stores nothing new; the same key with another body gets 409.")
         var responses: [(String, JSONValue)]
         if sync {
             responses = [

@@ -7,16 +7,18 @@ import Telemetry
 /// Delivers the webhooks of the outbox after their execution committed: a few at a time, each
 /// attempt audited, failures retried with exponential back-off up to `maxAttempts`.
 ///
-/// Delivery runs on its own threads, so a slow or failing receiver never holds up the queue.
-/// A webhook whose attempt was interrupted by a crash is retried at the next start, so a
-/// receiver may see a webhook twice: the `X-Webhook-Id` header lets it deduplicate.
+/// Delivery runs on its own threads, so a slow or failing receiver never holds up the queue,
+/// and one receiver gets at most `concurrentDeliveriesPerReceiver` of the slots. Delivery is at
+/// least once: an attempt is recorded only after it ended, so one cut short by a crash or by
+/// `stop()` is made again after the next start, and the `X-Webhook-Id` header lets the
+/// receiver deduplicate.
 final class WebhookDispatcher: @unchecked Sendable {
     private let store: EventStore
     private let configuration: WebhookConfiguration
     private let logger: Logger
     private let condition = NSCondition()
-    // Guarded by `condition`.
-    private var inFlight: Set<Int64> = []
+    // Guarded by `condition`: the webhooks being delivered, by outbox id, with their receiver.
+    private var inFlight: [Int64: String] = [:]
     private var wakeRequested = false
     private var stopping = false
     private let finished = DispatchSemaphore(value: 0)
@@ -41,18 +43,26 @@ final class WebhookDispatcher: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops taking webhooks and waits for the attempts in progress (at most the request timeout).
+    /// Stops taking webhooks and waits up to `shutdownGraceMilliseconds` for the attempts in
+    /// progress. The ones still running are left to finish or fail on their own: their outbox
+    /// rows stay PENDING, so they are made again after the next start.
     func stop() {
         condition.lock()
         stopping = true
         condition.broadcast()
         condition.unlock()
         finished.wait()
+
+        let deadline = Date().addingTimeInterval(Double(configuration.shutdownGraceMilliseconds) / 1000)
         condition.lock()
-        while !inFlight.isEmpty {
-            condition.wait()
-        }
+        while !inFlight.isEmpty && condition.wait(until: deadline) {}
+        let abandoned = inFlight.keys.sorted()
         condition.unlock()
+        if !abandoned.isEmpty {
+            logger.warning("webhook attempts still in flight at shutdown; they stay PENDING and are sent again after the next start", [
+                ("webhookIds", abandoned.map(String.init).joined(separator: ",")),
+            ])
+        }
     }
 
     /// Tells the dispatcher that new webhooks were committed.
@@ -81,10 +91,13 @@ final class WebhookDispatcher: @unchecked Sendable {
             var waitUntil = now + 60_000
             do {
                 if capacity > 0 {
-                    let due = try store.read { try OutboxRecords.fetchDue(now: now, limit: capacity + busy.count, on: $0) }
-                    for webhook in due.filter({ !busy.contains($0.id) }).prefix(capacity) {
-                        begin(webhook)
-                    }
+                    // Reads past the webhooks of a saturated receiver, so others due later still
+                    // get the free slots.
+                    // NOTE: with more than this many due webhooks of saturated receivers ahead
+                    // of it, another receiver's webhook waits for one of their slots to free.
+                    let limit = busy.count + configuration.concurrentDeliveries * 16
+                    let due = try store.read { try OutboxRecords.fetchDue(now: now, limit: limit, on: $0) }
+                    startDeliveries(due, capacity: capacity, busy: busy)
                 }
                 if let next = try store.read({ try OutboxRecords.nextAttemptTime(on: $0) }), next > now {
                     waitUntil = min(waitUntil, next)
@@ -102,9 +115,33 @@ final class WebhookDispatcher: @unchecked Sendable {
         }
     }
 
-    private func begin(_ webhook: OutboxWebhook) {
+    /// Starts up to `capacity` of the `due` webhooks that are not in flight, at most
+    /// `concurrentDeliveriesPerReceiver` per receiver counting those in flight.
+    private func startDeliveries(_ due: [OutboxWebhook], capacity: Int, busy: [Int64: String]) {
+        var perReceiver: [String: Int] = [:]
+        for receiver in busy.values {
+            perReceiver[receiver, default: 0] += 1
+        }
+        var started = 0
+        for webhook in due where started < capacity && busy[webhook.id] == nil {
+            let receiver = Self.receiver(of: webhook.url)
+            guard perReceiver[receiver, default: 0] < max(configuration.concurrentDeliveriesPerReceiver, 1) else { continue }
+            perReceiver[receiver, default: 0] += 1
+            started += 1
+            begin(webhook, receiver: receiver)
+        }
+    }
+
+    /// Returns `host:port` of a webhook URL, or the URL itself when it does not parse (its
+    /// attempt then fails at once and records why).
+    static func receiver(of url: String) -> String {
+        guard let parsed = try? WebhookURL(parsing: url) else { return url }
+        return "\(parsed.host):\(parsed.port)"
+    }
+
+    private func begin(_ webhook: OutboxWebhook, receiver: String) {
         condition.lock()
-        inFlight.insert(webhook.id)
+        inFlight[webhook.id] = receiver
         condition.unlock()
         deliveryQueue.async { [self] in
             deliver(webhook)
@@ -158,7 +195,7 @@ final class WebhookDispatcher: @unchecked Sendable {
                 ])
             }
             condition.lock()
-            inFlight.remove(webhook.id)
+            inFlight[webhook.id] = nil
             wakeRequested = true
             condition.broadcast()
             condition.unlock()

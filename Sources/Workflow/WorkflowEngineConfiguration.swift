@@ -28,6 +28,12 @@ public struct WebhookConfiguration: Sendable {
     public var requestTimeoutMilliseconds: Int = 10_000
     /// Webhooks delivered at the same time.
     public var concurrentDeliveries: Int = 4
+    /// Webhooks delivered at the same time to one receiver (host and port), so a receiver that
+    /// hangs cannot take every slot from the others.
+    public var concurrentDeliveriesPerReceiver: Int = 2
+    /// Time `stop()` waits for attempts in flight, in milliseconds. An attempt still running
+    /// after it stays PENDING in the outbox and runs again after the next start.
+    public var shutdownGraceMilliseconds: Int = 500
 
     public init() {}
 
