@@ -17,19 +17,7 @@ public enum EventRecords {
     /// - Throws: `EventRecordError.invalidID` when the id is not a lowercase UUID; `SQLiteError`
     ///   (a constraint error) when an event with that id exists.
     public static func insert(_ event: Event, on connection: SQLiteConnection) throws {
-        guard let idBytes = EventIDBytes.bytes(event.id) else { throw EventRecordError.invalidID(event.id) }
-        let sourceEvents = JSONWriter.encodeString(.array(event.context.sourceEvents.map { .string($0) }))
-        try connection.run("""
-            INSERT INTO events (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, [
-                .blob(idBytes), .text(event.name), .text(event.type), .text(event.accountId), .text(event.retailerId),
-                optional(event.category), .text(sourceEvents), optional(event.context.entityType),
-                optional(event.context.entityId), optional(event.context.entityRef), optional(event.context.entitySubtype),
-                optional(event.context.rootEntityType), optional(event.context.rootEntityId),
-                optional(event.context.rootEntityRef), .text(event.eventStatus),
-                .text(JSONWriter.encodeString(event.attributes)), optional(event.source), .text(event.generatedBy),
-                .integer(event.generatedOn), event.scheduledOn.map { .integer($0) } ?? .null, .integer(Int64(event.chainDepth)),
-            ])
+        try insert(EncodedEvent(event), on: connection)
     }
 
     /// Returns the event with `id`, or nil when there is none (or `id` is not a UUID).
@@ -77,9 +65,6 @@ public enum EventRecords {
         return events
     }
 
-    private static func optional(_ text: String?) -> SQLiteValue {
-        text.map { .text($0) } ?? .null
-    }
 }
 
 /// A stored row that cannot become an `Event`, or an event that cannot be stored.
