@@ -30,12 +30,15 @@ let package = Package(
         .executableTarget(name: "HTTPBenchServer", dependencies: ["HTTP", "Telemetry"]),
         .executableTarget(name: "EventsServer", dependencies: ["EventsAPI", "HTTP", "EventStore", "Workflow", "JSON", "Telemetry"]),
 
+        // Helpers shared by the test targets (a webhook receiver on 127.0.0.1).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "CSystem", "JSON", "Telemetry"]),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "JSON", "Telemetry"]),
-        .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "EventStore", "JSON", "Telemetry"]),
-        .testTarget(name: "EventsAPITests", dependencies: ["EventsAPI", "HTTP", "EventStore", "Workflow", "JSON", "Telemetry"]),
+        .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "EventStore", "JSON", "Telemetry", "TestSupport"]),
+        .testTarget(name: "EventsAPITests", dependencies: ["EventsAPI", "HTTP", "EventStore", "Workflow", "JSON", "Telemetry", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,12 +2,13 @@ import EventStore
 import Foundation
 import JSON
 import Testing
+import TestSupport
 
 /// Runs the four reference scenarios over HTTP, each through `/event/sync` and through
 /// `/event/async` with polling, checking statuses, entity states and audit trails.
 @Suite struct ScenarioTests {
-    private func withServer(webhook: Bool = false, _ body: (ScenarioServer, ScenarioWebhookReceiver?) throws -> Void) throws {
-        let receiver = webhook ? try ScenarioWebhookReceiver(statuses: [200]) : nil
+    private func withServer(webhook: Bool = false, _ body: (ScenarioServer, WebhookReceiver?) throws -> Void) throws {
+        let receiver = webhook ? try WebhookReceiver(statuses: [200]) : nil
         defer { receiver?.close() }
         let server = try ScenarioServer(webhookPort: receiver?.port)
         defer { server.remove() }
@@ -34,7 +35,7 @@ import Testing
     }
 
     @Test func webhookRetriedUntilAccepted() throws {
-        let receiver = try ScenarioWebhookReceiver(statuses: [500, 502, 200])
+        let receiver = try WebhookReceiver(statuses: [500, 502, 200])
         defer { receiver.close() }
         let server = try ScenarioServer(webhookPort: receiver.port)
         defer { server.remove() }

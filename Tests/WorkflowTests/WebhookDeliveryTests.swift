@@ -2,6 +2,7 @@ import EventStore
 import Foundation
 import JSON
 import Testing
+import TestSupport
 @testable import Workflow
 
 @Suite struct WebhookDeliveryTests {

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import JSON
 import Testing
+import TestSupport
 @testable import Workflow
 
 /// A receiver on 127.0.0.1 that reads each request and never responds to the first

@@ -3,20 +3,20 @@ import Glibc
 
 /// An HTTP receiver on 127.0.0.1 (ephemeral port) that responds to each request with the next
 /// status of `statuses` (the last one repeats) and records what it received.
-final class WebhookReceiver: @unchecked Sendable {
-    struct Request {
-        var head: String
-        var body: [UInt8]
+public final class WebhookReceiver: @unchecked Sendable {
+    public struct Request {
+        public var head: String
+        public var body: [UInt8]
     }
 
-    let port: Int
+    public let port: Int
     private let socket: Int32
     private let statuses: [Int]
     private let condition = NSCondition()
     private var requests: [Request] = []
     private var closed = false
 
-    init(statuses: [Int]) throws {
+    public init(statuses: [Int]) throws {
         self.statuses = statuses
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.socket = socket
@@ -40,7 +40,7 @@ final class WebhookReceiver: @unchecked Sendable {
         thread.start()
     }
 
-    func close() {
+    public func close() {
         condition.lock()
         closed = true
         condition.unlock()
@@ -49,7 +49,7 @@ final class WebhookReceiver: @unchecked Sendable {
     }
 
     /// Waits until `count` requests arrived or the deadline passed; returns what arrived.
-    func waitForRequests(_ count: Int, seconds: Double = 10) -> [Request] {
+    public func waitForRequests(_ count: Int, seconds: Double = 10) -> [Request] {
         condition.lock()
         defer { condition.unlock() }
         let deadline = Date().addingTimeInterval(seconds)
