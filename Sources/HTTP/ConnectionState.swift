@@ -11,6 +11,8 @@ struct ConnectionState {
         let route: Router.Route
         let request: HTTPRequest
         let sequence: Int
+        /// The client's gzip preference, for a body the loop hands to a worker to compress.
+        let acceptEncoding: AcceptEncoding.Choice
     }
 
     /// The outcome of a timer check.
@@ -103,6 +105,12 @@ struct ConnectionState {
         return shuttingDown && idle && parser.isIdle && input.count == inputOffset
     }
 
+    /// Whether input waits unparsed only for room in the pipeline or the output, so that
+    /// `process(now:)` would parse more now. The loop checks it after writing.
+    var canResumeParsing: Bool {
+        !closing && inputOffset < input.count && parser.isIdle && pendingBody == nil && !isReadAheadPaused
+    }
+
     /// Whether the connection closes after an error response. The loop then lingers, so the
     /// client can read the response before unread input makes the kernel send a reset.
     var closesAfterError: Bool { closing }
@@ -130,10 +138,11 @@ struct ConnectionState {
         }
         parsing: while !closing {
             // Read-ahead pauses only between requests, so a request in progress always completes.
-            if parser.isIdle && pendingBody == nil {
-                let pipelineFull = slots.count >= context.configuration.maxPipelinedRequests
-                let outputFull = output.count - outputOffset >= ConnectionState.outputHighWater
-                if pipelineFull || outputFull || shuttingDown || hasUnansweredUnsafeRequest { break }
+            if parser.isIdle && pendingBody == nil && isReadAheadPaused {
+                // Requests this layer answered itself (404, a head filter's 401) free their slots
+                // once their responses are queued, so parsing goes on without waiting for an event.
+                flush(now: now)
+                if closing || isReadAheadPaused { break }
             }
             let (consumed, event) = input.withUnsafeBufferPointer { buffer in
                 parser.parse(UnsafeBufferPointer(rebasing: buffer[inputOffset...]))
@@ -349,6 +358,15 @@ struct ConnectionState {
         method == .get || method == .head || method == .options || method == .trace
     }
 
+    /// Whether parsing of the next request waits: for a slot (`maxPipelinedRequests` requests
+    /// are unanswered or not yet queued), for the client to read queued output, for an unsafe
+    /// request's answer, or for shutdown.
+    private var isReadAheadPaused: Bool {
+        slots.count >= context.configuration.maxPipelinedRequests
+            || output.count - outputOffset >= ConnectionState.outputHighWater
+            || shuttingDown || hasUnansweredUnsafeRequest
+    }
+
     private var hasUnansweredUnsafeRequest: Bool {
         slots.contains { $0.response == nil && !ConnectionState.isSafe($0.method) }
     }
@@ -375,7 +393,8 @@ struct ConnectionState {
         } else {
             pending.request.body = body
         }
-        return Dispatch(route: pending.route, request: pending.request, sequence: pending.sequence)
+        let acceptEncoding = slots.first { $0.sequence == pending.sequence }?.acceptEncoding ?? .identity
+        return Dispatch(route: pending.route, request: pending.request, sequence: pending.sequence, acceptEncoding: acceptEncoding)
     }
 
     private mutating func answer(_ sequence: Int, _ response: HTTPResponse) {

@@ -95,6 +95,29 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
+    /// Delivers a handler's response, first compressing a large body that gets gzip on a worker
+    /// thread (see `LargeBodyCompression`): on the calling thread when it is a worker, else as a
+    /// new job. When the worker queue is full the body is delivered uncompressed.
+    private func deliverCompressingLargeBody(connectionID: UInt64, sequence: Int, response: HTTPResponse,
+                                             acceptEncoding: AcceptEncoding.Choice) {
+        let configuration = shared.configuration
+        guard LargeBodyCompression.isNeeded(for: response, choice: acceptEncoding, threshold: configuration.compressionThreshold) else {
+            deliver(connectionID: connectionID, sequence: sequence, response: response)
+            return
+        }
+        let level = configuration.compressionLevel
+        if shared.workers.isCurrentThreadWorker {
+            deliver(connectionID: connectionID, sequence: sequence, response: LargeBodyCompression.compress(response, level: level))
+            return
+        }
+        let queued = shared.workers.submit { [self] in
+            deliver(connectionID: connectionID, sequence: sequence, response: LargeBodyCompression.compress(response, level: level))
+        }
+        if !queued {
+            deliver(connectionID: connectionID, sequence: sequence, response: response)
+        }
+    }
+
     // MARK: - The loop
 
     /// Runs until shutdown has closed every connection or its deadline passed.
@@ -274,7 +297,7 @@ final class EventLoop: @unchecked Sendable {
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             let id = nextConnectionID
             nextConnectionID += 1
-            let events = cs_epoll_in
+            let events = cs_epoll_in | cs_epoll_rdhup
             guard cs_epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, events, id) == 0 else {
                 shared.logConnectionError("epoll_ctl failed for a new connection", [("error", String(cString: strerror(errno)))])
                 close(fd)
@@ -308,7 +331,7 @@ final class EventLoop: @unchecked Sendable {
                 return
             }
             if connection.state.wantsRead {
-                readInput(connection, now: now)
+                readInput(connection, peerClosed: events & cs_epoll_rdhup != 0, now: now)
             } else if events & (cs_epoll_hup | cs_epoll_err) != 0 && events & cs_epoll_out == 0 {
                 closeNow(connection)
                 return
@@ -319,45 +342,65 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    private func readInput(_ connection: Connection, now: Int64) {
-        let count = recv(connection.fd, readBuffer.baseAddress, readBuffer.count, 0)
-        if count > 0 {
-            connection.state.receive(UnsafeBufferPointer(rebasing: readBuffer[0..<count]), now: now)
-        } else if count == 0 {
-            connection.state.receiveEOF()
-        } else {
+    /// Reads once, or until EOF when the peer has half-closed (`peerClosed`, from EPOLLRDHUP).
+    /// Requests that arrived together with the FIN are then parsed after EOF is recorded, so
+    /// the last response carries `Connection: close`.
+    private func readInput(_ connection: Connection, peerClosed: Bool, now: Int64) {
+        var received = false
+        repeat {
+            let count = recv(connection.fd, readBuffer.baseAddress, readBuffer.count, 0)
+            if count > 0 {
+                connection.state.receive(UnsafeBufferPointer(rebasing: readBuffer[0..<count]), now: now)
+                received = true
+                continue
+            }
+            if count == 0 {
+                connection.state.receiveEOF()
+                received = true
+                break
+            }
             let code = errno
-            if code == EAGAIN || code == EWOULDBLOCK || code == EINTR { return }
+            if code == EINTR { continue }
+            if code == EAGAIN || code == EWOULDBLOCK { break }
             if code != ECONNRESET && code != EPIPE {
                 shared.logConnectionError("recv failed", [("error", String(cString: strerror(code))), ("remote", connection.state.remoteAddress)])
             }
             closeNow(connection)
             return
+        } while peerClosed && connection.state.wantsRead
+        if received {
+            service(connection, now: now)
         }
-        service(connection, now: now)
     }
 
-    /// Parses what was read, dispatches the complete requests and writes what is ready.
+    /// Parses what was read, dispatches the complete requests and writes what is ready. Parsing
+    /// that paused at the output high-water mark goes on as long as the client takes the output.
     private func service(_ connection: Connection, now: Int64) {
         guard !connection.isClosed else { return }
         let previous = servicing
         servicing = connection.id
-        while !connection.isClosed {
-            let dispatches = connection.state.process(now: now)
-            if dispatches.isEmpty { break }
-            for dispatch in dispatches {
-                run(dispatch, on: connection, now: now)
+        repeat {
+            // An inline handler responds at once, which can free the slot the next request waits for.
+            var dispatches = connection.state.process(now: now)
+            while !dispatches.isEmpty && !connection.isClosed {
+                for dispatch in dispatches {
+                    run(dispatch, on: connection, now: now)
+                }
+                dispatches = connection.state.process(now: now)
             }
-        }
+            sendQueuedOutput(connection, now: now)
+        } while !connection.isClosed && connection.state.canResumeParsing
         servicing = previous
-        writeOut(connection, now: now)
+        finishWriting(connection, now: now)
     }
 
     private func run(_ dispatch: ConnectionState.Dispatch, on connection: Connection, now: Int64) {
         let connectionID = connection.id
         let sequence = dispatch.sequence
+        let acceptEncoding = dispatch.acceptEncoding
         let responder = Responder { [self] response in
-            deliver(connectionID: connectionID, sequence: sequence, response: response)
+            deliverCompressingLargeBody(connectionID: connectionID, sequence: sequence, response: response,
+                                        acceptEncoding: acceptEncoding)
         }
         let handler = dispatch.route.handler
         let request = dispatch.request
@@ -377,7 +420,19 @@ final class EventLoop: @unchecked Sendable {
 
     // MARK: - Writing and closing
 
+    /// Writes what is queued. When that made room for requests that waited unparsed, they are
+    /// parsed now: no later read event may come, because the client may have sent everything.
     private func writeOut(_ connection: Connection, now: Int64) {
+        sendQueuedOutput(connection, now: now)
+        if !connection.isClosed && connection.state.canResumeParsing && servicing != connection.id {
+            service(connection, now: now)
+        } else {
+            finishWriting(connection, now: now)
+        }
+    }
+
+    /// Sends queued output until the socket buffer is full; closes the connection on an error.
+    private func sendQueuedOutput(_ connection: Connection, now: Int64) {
         guard !connection.isClosed else { return }
         while connection.state.hasPendingOutput {
             let offset = connection.state.outputOffset
@@ -397,6 +452,11 @@ final class EventLoop: @unchecked Sendable {
             closeNow(connection)
             return
         }
+    }
+
+    /// Closes a connection that has nothing left to do, else updates its epoll interest.
+    private func finishWriting(_ connection: Connection, now: Int64) {
+        guard !connection.isClosed else { return }
         if connection.state.isFinished {
             if connection.state.closesAfterError && !connection.state.readClosed {
                 startLingering(connection, now: now)
@@ -405,10 +465,11 @@ final class EventLoop: @unchecked Sendable {
             }
             return
         }
-        // EPOLLHUP and EPOLLERR are always reported; EPOLLRDHUP is not asked for, because it stays
-        // ready after a half-close and would spin the loop while a handler is still working.
+        // EPOLLHUP and EPOLLERR are always reported. EPOLLRDHUP is asked for only with EPOLLIN:
+        // it stays ready after a half-close, so once EOF is read it would spin the loop while a
+        // handler is still working.
         var events: UInt32 = 0
-        if connection.state.wantsRead { events |= cs_epoll_in }
+        if connection.state.wantsRead { events |= cs_epoll_in | cs_epoll_rdhup }
         if connection.state.hasPendingOutput { events |= cs_epoll_out }
         updateInterest(connection, events)
     }

@@ -20,16 +20,26 @@ final class HTTPMetrics {
         self.registry = registry
     }
 
-    /// Counts one request whose response was queued. `route` is the matched pattern, or `unmatched`, so paths
-    /// with ids do not create a series each.
+    /// The methods of RFC 9110 section 9 that get their own `method` label value.
+    static let labeledMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"]
+
+    /// Returns the `method` label value: the method itself when it is a standard one, else
+    /// `other`, so that clients sending made-up method tokens cannot create series without bound.
+    static func methodLabel(_ method: HTTPMethod) -> String {
+        labeledMethods.contains(method.rawValue) ? method.rawValue : "other"
+    }
+
+    /// Counts one request whose response was queued. `route` must be a registered pattern or
+    /// `unmatched`, never a path sent by the client, so paths with ids do not create a series each.
     func record(route: String, method: HTTPMethod, status: Int, seconds: Double) {
-        let key = CounterKey(route: route, method: method.rawValue, status: status)
+        let methodLabel = HTTPMetrics.methodLabel(method)
+        let key = CounterKey(route: route, method: methodLabel, status: status)
         let counter: Counter
         if let existing = counters[key] {
             counter = existing
         } else {
             counter = registry.counter("http_requests_total", help: "HTTP responses sent, by route pattern, method and status.",
-                                       labels: [("route", route), ("method", method.rawValue), ("status", String(status))])
+                                       labels: [("route", route), ("method", methodLabel), ("status", String(status))])
             counters[key] = counter
         }
         counter.increment()

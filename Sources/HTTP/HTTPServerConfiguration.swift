@@ -24,9 +24,11 @@ public struct HTTPServerConfiguration: Sendable {
     /// The maximum request body size after any transfer coding and any `Content-Encoding: gzip`
     /// is removed. Larger bodies get 413.
     public var maxBodyBytes = 1_048_576
-    /// Requests read ahead on one connection while earlier ones still wait for responses.
-    /// Reading stops while this many wait, so pipelining cannot grow memory without bound.
-    public var maxPipelinedRequests = 16
+    /// Requests of one connection that are parsed and dispatched while earlier ones still wait
+    /// for their responses to be queued for writing. The next request is parsed only while
+    /// fewer wait and less than 1 MiB of output is queued, so one connection keeps at most
+    /// 1 MiB plus this many responses. nginx (1.x) handles pipelined requests one at a time.
+    public var maxPipelinedRequests = 4
 
     /// Time allowed from the first byte of a request to the end of its header section (408 after).
     public var headerReadTimeout = 10.0

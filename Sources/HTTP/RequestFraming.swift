@@ -139,8 +139,9 @@ enum RequestFraming {
     }()
 
     /// Checks `uri-host [ ":" port ]` (RFC 9112 section 3.2, RFC 3986 section 3.2.2) loosely:
-    /// only characters of a reg-name, an IPv4 address or a bracketed IPv6 literal, and a
-    /// numeric port. An empty value is valid.
+    /// only characters of a reg-name or an IPv4 address with each `%` starting a `%HH` escape,
+    /// or a bracketed IPv6 literal, and a port of at most 5 digits. An empty value is valid,
+    /// as RFC 9112 section 3.2 requires for a target URI without an authority.
     static func isValidHost(_ value: String) -> Bool {
         let bytes = Array(value.utf8)
         var hostEnd = bytes.count
@@ -156,8 +157,14 @@ enum RequestFraming {
             hostEnd = colon
         }
         if bytes.first != UInt8(ascii: "[") {
-            let isRegName = bytes[..<hostEnd].allSatisfy { RequestFraming.regNameTable[Int($0)] }
+            let host = bytes[..<hostEnd]
+            let isRegName = host.allSatisfy { RequestFraming.regNameTable[Int($0)] }
             guard isRegName else { return false }
+            for index in host.indices where host[index] == UInt8(ascii: "%") {
+                guard index + 2 < hostEnd, HTTPSyntax.hexValue(host[index + 1]) != nil, HTTPSyntax.hexValue(host[index + 2]) != nil else {
+                    return false
+                }
+            }
         }
         if hostEnd < bytes.count {
             let port = bytes[(hostEnd + 1)...]

@@ -43,6 +43,9 @@ struct RequestTarget: Sendable, Equatable {
             form = .absolute
             let authorityStart = scheme.hasPrefix("http://") ? 7 : 8
             let pathStart = bytes[authorityStart...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? bytes.count
+            if let error = checkAuthority(bytes[authorityStart..<pathStart]) {
+                return .failure(error)
+            }
             start = pathStart
             pathMissing = pathStart == bytes.count || bytes[pathStart] == UInt8(ascii: "?")
         }
@@ -91,6 +94,20 @@ struct RequestTarget: Sendable, Equatable {
             path = "/" + segments.joined(separator: "/")
         }
         return .success(RequestTarget(form: form, segments: segments, path: path, query: query))
+    }
+
+    /// Checks the authority of an absolute-form target. Userinfo is rejected because RFC 9110
+    /// section 4.2.4 forbids it in http and https URIs (it serves to disguise the host), and an
+    /// empty host because section 4.2.1 requires recipients to reject it.
+    private static func checkAuthority(_ authority: ArraySlice<UInt8>) -> RequestError? {
+        if authority.contains(UInt8(ascii: "@")) {
+            return RequestError(400, "the request-target contains userinfo (user@ or user:password@ before the host), which http URIs must not carry; send the path alone, such as /api/v4.1/event, and credentials in Authorization", closesConnection: false)
+        }
+        let host = String(decoding: authority, as: UTF8.self)
+        guard !authority.isEmpty, authority.first != UInt8(ascii: ":"), RequestFraming.isValidHost(host) else {
+            return RequestError(400, "the authority \(HTTPSyntax.quoted(authority)) of the request-target is not a valid host[:port]; send the path alone, such as /api/v4.1/event", closesConnection: false)
+        }
+        return nil
     }
 
     /// Decodes `%HH` escapes. Returns nil for a malformed escape, invalid UTF-8 or a NUL byte.

@@ -56,12 +56,14 @@ struct ResponseEncoder {
         var varyLine: [UInt8] = []
 
         let handlerSetEncoding = response.headers.contains("Content-Encoding")
-        if mayHaveBody && !handlerSetEncoding && acceptEncoding != .identity {
-            if body.count >= compressionThreshold || (acceptEncoding == .gzipRequired && !body.isEmpty) {
-                if let compressed = gzip.compress(body) {
-                    body = compressed
-                    contentEncodingLine = Array("Content-Encoding: gzip\r\n".utf8)
-                }
+        // A body of LargeBodyCompression.minimumBytes or more is compressed on a worker thread.
+        // One that arrives here uncompressed found the worker queue full or the pool stopping,
+        // and is sent as it is rather than stall the loop.
+        if ResponseEncoder.wantsGzip(response, choice: acceptEncoding, threshold: compressionThreshold)
+            && body.count < LargeBodyCompression.minimumBytes {
+            if let compressed = gzip.compress(body) {
+                body = compressed
+                contentEncodingLine = Array("Content-Encoding: gzip\r\n".utf8)
             }
         }
         if mayHaveBody && !handlerSetEncoding && (response.body.count >= compressionThreshold || !contentEncodingLine.isEmpty)
@@ -109,6 +111,16 @@ struct ResponseEncoder {
             summary.bodyBytes = body.count
         }
         return summary
+    }
+
+    /// Returns whether the body of `response` is to be gzip-compressed: it may have content,
+    /// the handler set no `Content-Encoding`, and the client accepts gzip, with a body of at
+    /// least `threshold` bytes or any non-empty body when it refuses identity.
+    static func wantsGzip(_ response: HTTPResponse, choice: AcceptEncoding.Choice, threshold: Int) -> Bool {
+        // 1xx, 204 and 304 carry no content (RFC 9110 sections 6.4.1 and 8.6).
+        let mayHaveBody = response.status >= 200 && response.status != 204 && response.status != 304
+        guard mayHaveBody, choice != .identity, !response.headers.contains("Content-Encoding") else { return false }
+        return response.body.count >= threshold || (choice == .gzipRequired && !response.body.isEmpty)
     }
 
     /// Appends the decimal digits of a non-negative `value` without building a String.

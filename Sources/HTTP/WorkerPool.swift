@@ -44,6 +44,13 @@ final class WorkerPool: @unchecked Sendable {
         return true
     }
 
+    /// Whether the calling thread is one of this pool's threads.
+    var isCurrentThreadWorker: Bool {
+        (Thread.current.threadDictionary[WorkerPool.threadKey] as? Int) == ObjectIdentifier(self).hashValue
+    }
+
+    private static let threadKey = "HTTP.WorkerPool"
+
     /// The jobs waiting for a thread, for metrics.
     var queuedCount: Int {
         condition.lock()
@@ -67,6 +74,7 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private func work() {
+        Thread.current.threadDictionary[WorkerPool.threadKey] = ObjectIdentifier(self).hashValue
         condition.lock()
         while true {
             if jobsHead < jobs.count {

@@ -5,7 +5,10 @@ import Telemetry
 /// Tests of the connection state machine without sockets: bytes in, dispatches and response
 /// bytes out, with a fake clock in milliseconds.
 @Suite struct ConnectionStateTests {
-    static func makeState(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }) -> ConnectionState {
+    /// A connection with the routes `/a`, `/b`, `/big`, `POST /upload` and `/guarded`, whose
+    /// head filter returns 401 without `Authorization`.
+    static func makeState(registry: MetricsRegistry = MetricsRegistry(),
+                          _ configure: (inout HTTPServerConfiguration) -> Void = { _ in }) -> ConnectionState {
         var configuration = HTTPServerConfiguration()
         configuration.accessLogLevel = .trace
         configure(&configuration)
@@ -14,8 +17,13 @@ import Telemetry
         router.add(.get, "/b") { _, responder in responder.send(.json(200, ["b": true])) }
         router.add(.post, "/upload") { request, responder in responder.send(.json(200, ["bytes": .integer(Int64(request.body.count))])) }
         router.add(.get, "/big") { _, responder in responder.send(.json(200, bytes: TestServer.bigDocument)) }
+        router.add(.get, "/guarded") { _, responder in responder.send(.json(200, ["guarded": true])) }
+        router.headFilter = { request, _ in
+            guard request.path == "/guarded", request.headers["Authorization"] == nil else { return nil }
+            return .error(401, "the Authorization field is missing; send Authorization: Bearer <token>")
+        }
         let context = ConnectionContext(configuration: configuration, router: router, logger: Logger(label: "test"),
-                                        registry: MetricsRegistry(), loopIndex: 0)
+                                        registry: registry, loopIndex: 0)
         return ConnectionState(context: context, remoteAddress: "127.0.0.1", now: 0)
     }
 
@@ -222,5 +230,110 @@ import Telemetry
         #expect(state.process(now: 0).isEmpty)
         let responses = try RawClient.parseAll(ConnectionStateTests.drain(&state))
         #expect(responses.map(\.status) == [200, 413, 400])
+    }
+
+    @Test func rejectedRequestsDoNotStallPipeline() throws {
+        for rejected in [request(["GET /nope HTTP/1.1", "Host: x"]), request(["GET /guarded HTTP/1.1", "Host: x"])] {
+            var state = ConnectionStateTests.makeState()
+            let pipeline = String(repeating: rejected, count: 17) + request(["GET /a HTTP/1.1", "Host: x"])
+
+            let dispatches = ConnectionStateTests.feed(&state, pipeline)
+            #expect(dispatches.map(\.request.path) == ["/a"])
+            state.complete(sequence: dispatches[0].sequence, with: .json(200, ["a": true]), now: 0)
+
+            let responses = try RawClient.parseAll(ConnectionStateTests.drain(&state))
+            #expect(responses.count == 18)
+            #expect(Set(responses.prefix(17).map(\.status)).count == 1)
+            #expect(responses.first?.status != 200)
+            #expect(responses.last?.bodyText == #"{"a":true}"#)
+        }
+    }
+
+    @Test func parsingResumesWhenOutputDrains() throws {
+        var state = ConnectionStateTests.makeState()
+        let page = [UInt8](repeating: UInt8(ascii: "x"), count: 300_000)
+        let pipeline = String(repeating: request(["GET /a HTTP/1.1", "Host: x"]), count: 10)
+        var dispatches = ConnectionStateTests.feed(&state, pipeline)
+        var rounds: [Int] = []
+        var responses: [RawResponse] = []
+
+        while !dispatches.isEmpty {
+            rounds.append(dispatches.count)
+            for dispatch in dispatches {
+                state.complete(sequence: dispatch.sequence, with: HTTPResponse(status: 200, body: page), now: 0)
+            }
+            // Four responses of 300 KB pass the 1 MiB high-water mark, so parsing waits for the client.
+            #expect(state.process(now: 0).isEmpty)
+            #expect(!state.canResumeParsing)
+
+            responses += try RawClient.parseAll(ConnectionStateTests.drain(&state))
+            if rounds.count < 3 {
+                #expect(state.canResumeParsing, "after round \(rounds.count)")
+            }
+            dispatches = state.process(now: 0)
+        }
+        #expect(rounds == [4, 4, 2])
+        #expect(responses.count == 10)
+        #expect(responses.allSatisfy { $0.body.count == page.count })
+        #expect(!state.canResumeParsing)
+    }
+
+    @Test func pipelinedWorkBoundedWithoutReader() throws {
+        #expect(HTTPServerConfiguration().maxPipelinedRequests == 4)
+        for limit in [1, 4] {
+            var state = ConnectionStateTests.makeState { $0.maxPipelinedRequests = limit }
+            let page = [UInt8](repeating: UInt8(ascii: "x"), count: 2_000_000)
+            let pipeline = String(repeating: request(["GET /a HTTP/1.1", "Host: x"]), count: 16)
+
+            // The client never reads, so every response stays queued in the output.
+            var dispatched = 0
+            var dispatches = ConnectionStateTests.feed(&state, pipeline)
+            while !dispatches.isEmpty {
+                dispatched += dispatches.count
+                for dispatch in dispatches {
+                    state.complete(sequence: dispatch.sequence, with: HTTPResponse(status: 200, body: page), now: 0)
+                }
+                dispatches = state.process(now: 0)
+            }
+            #expect(dispatched == limit, "maxPipelinedRequests \(limit)")
+            #expect(state.output.count - state.outputOffset < limit * (page.count + 1_024), "maxPipelinedRequests \(limit)")
+            #expect(!state.canResumeParsing)
+        }
+    }
+
+    @Test func unknownMethodsCountedAsOther() throws {
+        let registry = MetricsRegistry()
+        var state = ConnectionStateTests.makeState(registry: registry)
+        var pipeline = ""
+        for method in ["FOO", "BAR1", "X-CUSTOM", "DELETE", "get"] {
+            pipeline += request(["\(method) /a HTTP/1.1", "Host: x"])
+        }
+        pipeline += request(["FOO /nowhere/\(UInt32.random(in: 0...UInt32.max)) HTTP/1.1", "Host: x"])
+        #expect(ConnectionStateTests.feed(&state, pipeline).isEmpty)
+        let responses = try RawClient.parseAll(ConnectionStateTests.drain(&state))
+        #expect(responses.map(\.status) == [405, 405, 405, 405, 405, 404])
+
+        let text = registry.render()
+        #expect(text.contains(#"http_requests_total{route="unmatched",method="other",status="405"} 4"#))
+        #expect(text.contains(#"http_requests_total{route="unmatched",method="DELETE",status="405"} 1"#))
+        #expect(text.contains(#"http_requests_total{route="unmatched",method="other",status="404"} 1"#))
+        for token in ["FOO", "BAR1", "X-CUSTOM", "method=\"get\"", "nowhere"] {
+            #expect(!text.contains(token), "\(token) must not appear as a label value")
+        }
+    }
+
+    @Test func halfCloseMarksLastResponse() throws {
+        var state = ConnectionStateTests.makeState()
+        Array((request(["GET /a HTTP/1.1", "Host: x"]) + request(["GET /b HTTP/1.1", "Host: x"])).utf8).withUnsafeBufferPointer {
+            state.receive($0, now: 0)
+        }
+        state.receiveEOF()
+        let dispatches = state.process(now: 0)
+        for dispatch in dispatches {
+            state.complete(sequence: dispatch.sequence, with: .json(200, nil), now: 0)
+        }
+        let responses = try RawClient.parseAll(ConnectionStateTests.drain(&state))
+        #expect(responses.map { $0.headers["Connection"] ?? "" } == ["keep-alive", "close"])
+        #expect(state.isFinished)
     }
 }

@@ -61,6 +61,24 @@ import Testing
         #expect(response.bodyText == #"{"id":"abs"}"#)
     }
 
+    @Test func invalidHostAndUserinfoRejected() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let cases = [
+            request(["GET /hello HTTP/1.1", "Host: a b"]),
+            request(["GET /hello HTTP/1.1", "Host: a/b@c"]),
+            request(["GET /hello HTTP/1.0", "Host: a b"]),
+            request(["GET http://u:p@x/hello HTTP/1.1", "Host: x"]),
+            request(["GET http:///hello HTTP/1.1", "Host: x"]),
+        ]
+        for bytes in cases {
+            let response = try ProtocolTests.exchange(server, bytes)
+            #expect(response.status == 400, "\(bytes.debugDescription)")
+        }
+        let valid = try ProtocolTests.exchange(server, request(["GET http://x:8080/hello HTTP/1.1", "Host: x:8080"]))
+        #expect(valid.status == 200)
+    }
+
     @Test func percentDecodingOverSockets() throws {
         let server = try TestServer()
         defer { server.stop() }

@@ -114,7 +114,8 @@ import Testing
         for valid in ["example.com", "example.com:8080", "127.0.0.1", "127.0.0.1:80", "[::1]", "[::1]:8080", "", "a-b_c~d.e", "xn--bcher-kva.example"] {
             #expect(ParserHarness.parse("GET / HTTP/1.1\r\nHost: \(valid)\r\n\r\n").failure == nil, "\(valid)")
         }
-        for invalid in ["exa mple.com", "example.com/path", "user@example.com", "example.com:80a", "example.com:123456", "[::1", "[zz::1]", "[::1]x", "a\"b", "a<b>"] {
+        for invalid in ["exa mple.com", "example.com/path", "user@example.com", "example.com:80a", "example.com:123456", "[::1", "[zz::1]", "[::1]x", "a\"b", "a<b>",
+                        "a b", "a/b@c", "a\tb", "%zz.example", "a%4", "a%"] {
             #expect(ParserHarness.parse("GET / HTTP/1.1\r\nHost: \(invalid)\r\n\r\n").failure?.status == 400, "\(invalid)")
         }
     }

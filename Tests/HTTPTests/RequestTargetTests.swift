@@ -46,6 +46,23 @@ import Testing
         #expect(try RequestTarget.parse("*").get().form == .asterisk)
     }
 
+    @Test func absoluteFormAuthorityChecked() throws {
+        for target in ["http://u:p@x/items/1", "http://user@example.com/", "HTTPS://a@b", "http:///items/1", "http://:80/items/1",
+                       "http://a b/", "http://a%zz/", "http://[::1/"] {
+            let result = RequestTarget.parse(target)
+            #expect((try? result.get()) == nil, "\(target)")
+            if case .failure(let error) = result { #expect(error.status == 400, "\(target)") }
+        }
+        let userinfo = RequestTarget.parse("http://u:secret@x/items/1")
+        if case .failure(let error) = userinfo {
+            #expect(error.message.contains("userinfo"))
+            #expect(!error.message.contains("secret"), "the message must not repeat the credentials")
+        }
+        for target in ["http://example.com/items/1", "http://[::1]:8080/x", "http://127.0.0.1:80?x=1", "http://a%41b/"] {
+            #expect((try? RequestTarget.parse(target).get()) != nil, "\(target)")
+        }
+    }
+
     @Test func routerMatchesDecodedSegments() {
         var router = Router()
         router.add(.get, "/items/{id}") { _, _ in }

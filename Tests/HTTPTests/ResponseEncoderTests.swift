@@ -42,4 +42,30 @@ import Testing
         #expect(noContentText.hasSuffix("\r\n\r\n"))
         #expect(noContent.closes)
     }
+
+    @Test func largeBodyNotCompressedOnLoop() throws {
+        var encoder = ResponseEncoder(compressionLevel: 5, compressionThreshold: 1_024)
+        for (size, compressed) in [(LargeBodyCompression.minimumBytes - 1, true), (LargeBodyCompression.minimumBytes, false)] {
+            var output: [UInt8] = []
+            let body = [UInt8](repeating: UInt8(ascii: "z"), count: size)
+            _ = encoder.encode(HTTPResponse(status: 200, body: body), method: .get, acceptEncoding: .gzip,
+                               keepAlive: true, requestID: "id", into: &output)
+            let response = try #require(try RawClient.parseAll(output).first)
+            #expect((response.headers["Content-Encoding"] == "gzip") == compressed, "\(size) bytes")
+            #expect(response.headers["Vary"] == "Accept-Encoding", "\(size) bytes")
+        }
+
+        let large = HTTPResponse(status: 200, body: [UInt8](repeating: UInt8(ascii: "z"), count: LargeBodyCompression.minimumBytes))
+        #expect(LargeBodyCompression.isNeeded(for: large, choice: .gzip, threshold: 1_024))
+        #expect(!LargeBodyCompression.isNeeded(for: large, choice: .identity, threshold: 1_024))
+        #expect(!LargeBodyCompression.isNeeded(for: large, choice: .gzip, threshold: LargeBodyCompression.minimumBytes + 1))
+        let worker = LargeBodyCompression.compress(large, level: 5)
+        #expect(worker.headers["Content-Encoding"] == "gzip")
+        #expect(try GzipCodec.decompress(worker.body, limit: large.body.count).get() == large.body)
+        var output: [UInt8] = []
+        _ = encoder.encode(worker, method: .get, acceptEncoding: .gzip, keepAlive: true, requestID: "id", into: &output)
+        let sent = try #require(try RawClient.parseAll(output).first)
+        #expect(sent.body == worker.body, "a body compressed on a worker is sent as it is")
+        #expect(sent.headers.values("Vary") == ["Accept-Encoding"])
+    }
 }
