@@ -100,7 +100,7 @@ struct ServerSettings: Sendable {
                 summary: "Requests that may wait for a worker thread; past it the server responds 503 with Retry-After.",
                 apply: { $0.workerQueueLimit = $1.integerValue }, read: { .integer($0.workerQueueLimit) }),
         Setting(key: "maxConnections", kind: .integer(1...1_000_000, unit: "connections"),
-                summary: "Open client connections; new ones wait in the listen backlog past it.",
+                summary: "Open client connections; a connection accepted past it gets 503 with Retry-After and is closed.",
                 apply: { $0.maxConnections = $1.integerValue }, read: { .integer($0.maxConnections) }),
         Setting(key: "maxRequestLineBytes", kind: .integer(256...1_048_576, unit: "bytes"),
                 summary: "Longest request line; a longer one gets 414.",
