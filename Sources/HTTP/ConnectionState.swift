@@ -444,6 +444,8 @@ struct ConnectionState {
             let slot = slots.removeFirst()
             let isLast = slots.isEmpty && pendingBody == nil && parser.isIdle && input.count == inputOffset
             var keepAlive = slot.keepAlive && !slot.closesConnection && !(shuttingDown && isLast)
+            // NOTE: a FIN that arrives after the last response is queued cannot change that
+            // response, so it carries keep-alive and the close follows it.
             if readClosed && isLast { keepAlive = false }
             let summary = context.encoder.encode(response, method: slot.method, acceptEncoding: slot.acceptEncoding,
                                                  keepAlive: keepAlive, requestID: slot.requestID, into: &output)
