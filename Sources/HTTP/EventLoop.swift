@@ -408,6 +408,10 @@ final class EventLoop: @unchecked Sendable {
         case .inline:
             handler(request, responder)
         case .blocking:
+            if let fastPath = dispatch.route.fastPath, let response = fastPath(request) {
+                responder.send(response)
+                return
+            }
             let queued = shared.workers.submit { handler(request, responder) }
             if !queued {
                 let retryAfter = String(shared.configuration.retryAfterSeconds)

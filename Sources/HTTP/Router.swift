@@ -13,12 +13,19 @@ public struct Router: Sendable {
         case blocking
     }
 
+    /// An answer computed on the event-loop thread from memory alone (a cache), tried before
+    /// a `.blocking` route's handler is queued for the worker pool. It returns nil to let the
+    /// handler run, and must not block.
+    public typealias FastPath = @Sendable (HTTPRequest) -> HTTPResponse?
+
     /// A registered route.
     public struct Route: Sendable {
         public let method: HTTPMethod
         public let pattern: String
         public let execution: Execution
         public let handler: HTTPHandler
+        /// For `.blocking` routes: tried on the event loop first; see `FastPath`.
+        public let fastPath: FastPath?
         let segments: [Segment]
     }
 
@@ -45,7 +52,7 @@ public struct Router: Sendable {
 
     /// Adds a route. A second route with the same method and pattern replaces the first.
     public mutating func add(_ method: HTTPMethod, _ pattern: String, execution: Execution = .inline,
-                             _ handler: @escaping HTTPHandler) {
+                             fastPath: FastPath? = nil, _ handler: @escaping HTTPHandler) {
         let segments = Router.split(pattern).map { part -> Segment in
             if part.hasPrefix("{") && part.hasSuffix("}") && part.count > 2 {
                 return .parameter(String(part.dropFirst().dropLast()))
@@ -53,7 +60,8 @@ public struct Router: Sendable {
             return .literal(part)
         }
         routes.removeAll { $0.method == method && $0.segments == segments }
-        routes.append(Route(method: method, pattern: pattern, execution: execution, handler: handler, segments: segments))
+        routes.append(Route(method: method, pattern: pattern, execution: execution, handler: handler, fastPath: fastPath,
+                            segments: segments))
     }
 
     /// Finds the route for `method` and a percent-decoded `path`. A `%2F` decoded into `path`
