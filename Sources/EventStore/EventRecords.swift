@@ -31,15 +31,17 @@ public enum EventRecords {
     }
 
     /// Returns the event with `id` rendered as the API's JSON object, with its retailer for
-    /// access checks, or nil when there is none. Faster than `fetch`: stored JSON is copied as is.
-    public static func fetchJSON(id: String, on connection: SQLiteConnection) throws -> (retailerId: String, json: [UInt8])? {
+    /// access checks and its status, or nil when there is none. Faster than `fetch`: stored JSON
+    /// is copied as is.
+    public static func fetchJSON(id: String, on connection: SQLiteConnection) throws
+        -> (retailerId: String, eventStatus: String, json: [UInt8])? {
         guard let idBytes = EventIDBytes.bytes(id) else { return nil }
-        var found: (String, [UInt8])?
+        var found: (String, String, [UInt8])?
         try connection.query(fetchByIDSQL, [.blob(idBytes)]) { row in
             var output = [UInt8]()
             output.reserveCapacity(768)
             EventRow.appendJSON(row, to: &output)
-            found = (row.text(EventRow.retailerIdColumn), output)
+            found = (row.text(EventRow.retailerIdColumn), row.text(EventRow.eventStatusColumn), output)
         }
         return found
     }

@@ -4,6 +4,7 @@ import Telemetry
 /// Turns a row selected with `EventRecords.columns` into an `Event` or into the API's JSON.
 enum EventRow {
     static let retailerIdColumn: Int32 = 4
+    static let eventStatusColumn: Int32 = 14
 
     static func decode(_ row: SQLiteStatement) throws -> Event {
         let id = EventIDBytes.text(row.bytes(0))

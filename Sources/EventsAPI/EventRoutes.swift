@@ -29,6 +29,7 @@ public struct EventRoutes: Sendable {
     private let lastIdempotencyPurge = PurgeClock()
     private let pageByteLimit: Int
     private let listBuilds: ConcurrencyLimit
+    private let finalEvents = FinalEventCache()
 
     /// - Parameters:
     ///   - pageByteLimit: the bytes of event JSON after which a `GET /event` page ends early;
@@ -54,7 +55,11 @@ public struct EventRoutes: Sendable {
         router.add(.post, EventRoutes.basePath + "/async", execution: .inline) { request, responder in
             postAsync(request, responder)
         }
-        router.add(.get, EventRoutes.basePath + "/{eventId}", execution: .blocking) { request, responder in
+        // Events in a final status are answered from memory on the event loop; the rest read
+        // SQLite on the worker pool.
+        router.add(.get, EventRoutes.basePath + "/{eventId}", execution: .blocking, fastPath: { request in
+            cachedEvent(request)
+        }) { request, responder in
             getEvent(request, responder)
         }
         router.add(.get, EventRoutes.basePath, execution: .blocking) { request, responder in
@@ -173,6 +178,18 @@ public struct EventRoutes: Sendable {
 
     // MARK: - GET /event/{eventId}
 
+    /// Answers from the cache of final events, or returns nil so that `getEvent` runs.
+    private func cachedEvent(_ request: HTTPRequest) -> HTTPResponse? {
+        guard case .success(let user) = authenticator.authenticate(request),
+              let eventID = request.pathParameters["eventId"], let cached = finalEvents.entry(for: eventID) else {
+            return nil
+        }
+        guard user.canAccess(retailerId: cached.retailerId) else {
+            return APIError.notFound("event \(eventID) not found").response
+        }
+        return .json(200, bytes: cached.json)
+    }
+
     private func getEvent(_ request: HTTPRequest, _ responder: Responder) {
         let user: AuthenticatedUser
         switch authenticator.authenticate(request) {
@@ -190,6 +207,7 @@ public struct EventRoutes: Sendable {
                 responder.send(APIError.notFound("event \(eventID) not found").response)
                 return
             }
+            finalEvents.store(eventID: eventID, retailerId: found.retailerId, eventStatus: found.eventStatus, json: found.json)
             responder.send(.json(200, bytes: found.json))
         } catch {
             logger.error("failed to read an event", [("requestId", request.requestID), ("eventId", eventID), ("error", "\(error)")])
