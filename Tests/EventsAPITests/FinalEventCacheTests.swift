@@ -19,7 +19,7 @@ import Testing
         #expect(first.status == 200)
         #expect(try first.json()["eventStatus"] == "COMPLETE")
 
-        // With the row gone, only the cache can still answer.
+        // With the row gone, only the cache can still return the event.
         try server.store.writer.perform { connection in
             try connection.run("DELETE FROM events WHERE id = ?", [.blob(EventIDBytes.bytes(eventID)!)])
         }

@@ -4,7 +4,7 @@ import Synchronization
 import Testing
 @testable import HTTP
 
-/// A `.blocking` route's fast path answers on the event loop; when it returns nil the handler
+/// A `.blocking` route's fast path returns a response on the event loop; when it returns nil, the handler
 /// runs on the worker pool.
 @Suite struct FastPathTests {
     @Test func fastPathAnswersOrHandsOn() throws {
