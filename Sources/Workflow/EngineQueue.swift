@@ -47,9 +47,9 @@ final class EngineQueue: @unchecked Sendable {
     }
 
     /// Adds an outcome's entity writes to its root's layer, before the outcome is submitted.
-    func willSubmit(_ root: RootKey, writes: [EntityWrite]) {
+    func willSubmit(_ root: RootKey, generation: Int, writes: [EntityWrite]) {
         condition.lock()
-        roots.willSubmit(root, writes: writes)
+        roots.willSubmit(root, generation: generation, writes: writes)
         condition.unlock()
     }
 

@@ -113,10 +113,16 @@ struct RootQueue {
     }
 
     /// Records that the executing event's outcome is about to be submitted: the root's layer
-    /// takes its entity writes (at the versions they will have once committed).
-    mutating func willSubmit(_ root: RootKey, writes: [EntityWrite]) {
+    /// takes its entity writes (at the versions they will have once committed). An outcome
+    /// computed before the root's generation changed is stale: its write will fail, so its
+    /// entity writes stay out of the layer, where the events run next would read them.
+    mutating func willSubmit(_ root: RootKey, generation: Int, writes: [EntityWrite]) {
         guard var state = roots[root] else { return }
         state.uncommitted += 1
+        guard state.generation == generation else {
+            roots[root] = state
+            return
+        }
         for write in writes {
             var entity = write.entity
             entity.version = write.isNew ? 1 : entity.version + 1

@@ -251,7 +251,7 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
 
             // The root's next event may execute once this outcome is queued in the writer,
             // which then commits the root's writes in execution order.
-            queue.willSubmit(taken.root, writes: outcome.entityWrites)
+            queue.willSubmit(taken.root, generation: taken.generation, writes: outcome.entityWrites)
             commit(outcome, root: taken.root, generation: taken.generation)
             queue.didSubmit(taken.root)
         }

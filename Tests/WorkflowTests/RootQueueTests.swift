@@ -37,10 +37,10 @@ import Testing
         #expect(takeNone(&queue))
 
         // Submitting lets the root's next event execute before the first one committed.
-        queue.willSubmit(first.root, writes: [])
+        queue.willSubmit(first.root, generation: first.generation, writes: [])
         queue.didSubmit(first.root)
         #expect(takeID(&queue) == a2.id)
-        queue.willSubmit(first.root, writes: [])
+        queue.willSubmit(first.root, generation: first.generation, writes: [])
         queue.didSubmit(first.root)
         // Two uncommitted: the third waits.
         #expect(takeNone(&queue))
@@ -56,7 +56,7 @@ import Testing
         for _ in 0..<3 {
             let next = try #require(takeNext(&queue))
             taken.append(next)
-            queue.willSubmit(next.root, writes: [])
+            queue.willSubmit(next.root, generation: next.generation, writes: [])
             queue.didSubmit(next.root)
         }
         let root = taken[0].root
@@ -75,10 +75,10 @@ import Testing
         #expect(retried.event.id == events[1].id)
         #expect(queue.isCurrent(root, generation: retried.generation))
         #expect(retried.layer.isEmpty)
-        queue.willSubmit(root, writes: [])
+        queue.willSubmit(root, generation: retried.generation, writes: [])
         queue.didSubmit(root)
         #expect(takeID(&queue) == events[2].id)
-        queue.willSubmit(root, writes: [])
+        queue.willSubmit(root, generation: retried.generation, writes: [])
         queue.didSubmit(root)
         #expect(takeID(&queue) == events[3].id)
     }
@@ -91,10 +91,35 @@ import Testing
         let taken = try #require(takeNext(&queue))
         let entity = Entity(retailerId: "1", type: "FULFILMENT", ref: "F1", id: "x", status: "PICKED", rootType: "ORDER",
                             rootRef: "A", createdOn: 1, updatedOn: 1, version: 3)
-        queue.willSubmit(taken.root, writes: [EntityWrite(entity: entity, isNew: false)])
+        queue.willSubmit(taken.root, generation: taken.generation, writes: [EntityWrite(entity: entity, isNew: false)])
         queue.didSubmit(taken.root)
         let next = try #require(takeNext(&queue))
         #expect(next.layer[entity.key]?.status == "PICKED")
         #expect(next.layer[entity.key]?.version == 4)
+    }
+
+    @Test func staleOutcomeStaysOutOfLayer() throws {
+        var queue = RootQueue()
+        let events = (1...3).map { event("F\($0)", root: "A") }
+        for item in events { queue.enqueue(item) }
+        let first = try #require(takeNext(&queue))
+        queue.willSubmit(first.root, generation: first.generation, writes: [])
+        queue.didSubmit(first.root)
+        let second = try #require(takeNext(&queue))
+
+        // The first write fails while the second event still executes, and the first event
+        // comes back before the second is submitted: nothing is uncommitted for a moment.
+        queue.invalidate(first.root)
+        queue.requeue(first.event, root: first.root)
+        let entity = Entity(retailerId: "1", type: "FULFILMENT", ref: "F2", id: "y", status: "PICKED", rootType: "ORDER",
+                            rootRef: "A", createdOn: 1, updatedOn: 1, version: 1)
+        queue.willSubmit(second.root, generation: second.generation, writes: [EntityWrite(entity: entity, isNew: true)])
+        queue.didSubmit(second.root)
+        #expect(!queue.isCurrent(second.root, generation: second.generation))
+
+        // The first event runs again while the stale write is still in the writer's queue.
+        let retried = try #require(takeNext(&queue))
+        #expect(retried.event.id == events[0].id)
+        #expect(retried.layer[entity.key] == nil)
     }
 }
