@@ -68,6 +68,9 @@ import Testing
         defer { server.stop() }
         let running = try server.client()
         running.send(request(["GET /block HTTP/1.1", "Host: a"]))
+        // The worker must hold the first request before the second arrives; otherwise the
+        // second finds the first still queued and gets the 503 itself.
+        #expect(server.waitForBlocked(1))
         let queued = try server.client()
         queued.send(request(["GET /block HTTP/1.1", "Host: a"]))
         // Wait until one request runs and one waits, however slow the machine is.
