@@ -79,8 +79,11 @@ wait_for_health
 log "serving on $base"
 podman healthcheck run "$name" >/dev/null 2>>"$work/podman.log" || fail "the image's HEALTHCHECK failed"
 curl -sf "$base/ready" | grep -q '"status":"READY"' || fail "/ready is not READY"
-podman logs "$name" 2>&1 | head -1 | grep -q "listening on http://0.0.0.0:8080" \
-  || fail "the first log line does not announce the address"
+# sed reads the whole log: `head -1` would close the pipe early, and under pipefail the
+# SIGPIPE of `podman logs` would fail the check even when the line is right.
+first_line=$(podman logs "$name" 2>&1 | sed -n 1p)
+grep -q "listening on http://0.0.0.0:8080" <<<"$first_line" \
+  || fail "the first log line does not announce the address: $first_line"
 
 scripts/walkthrough.sh "$base" "$credentials" >"$work/walkthrough.log" 2>&1 \
   || { cat "$work/walkthrough.log" >&2; fail "the README walkthrough failed against the container"; }
