@@ -24,11 +24,17 @@ public enum DatabaseWriterError: Error, CustomStringConvertible {
 /// The one owner of the write connection, committing queued work in groups.
 ///
 /// One thread takes every queued item, runs them all in one `BEGIN IMMEDIATE` ... `COMMIT`
-/// with `synchronous=FULL`, each inside its own SAVEPOINT so a throwing item rolls back only
-/// its own changes, and calls the completions once the COMMIT has returned, which with
+/// with `synchronous=FULL`, and calls the completions once the COMMIT has returned, which with
 /// `synchronous=FULL` in WAL mode means the transaction is on disk
 /// (https://sqlite.org/pragma.html#pragma_synchronous). While one group's fsync runs, new work
 /// queues up for the next group, so concurrent writers share one fsync (group commit).
+///
+/// A throwing item rolls back only its own changes. Items first run without savepoints, since a
+/// SAVEPOINT makes SQLite copy every page the item changes into a statement journal
+/// (https://sqlite.org/tempfiles.html#stmtjrnl). When one throws, the group is rolled back and
+/// run again with each item in its own SAVEPOINT, without the item that threw, whose error
+/// stands. So the work of an item that precedes a failure in its group can run twice, on the
+/// same database state: it must change nothing outside the connection, except when it throws.
 ///
 /// When the writer has been idle for `idleCheckpointDelay`, it runs a TRUNCATE checkpoint so
 /// the WAL file shrinks back. Under load, the store's `Checkpointer` runs PASSIVE ones on its own thread.
@@ -44,12 +50,13 @@ public final class DatabaseWriter: Sendable {
     }
 
     private final class WorkItem: Sendable {
-        /// Runs the work inside its savepoint and returns what to call after the commit.
-        let run: @Sendable (SQLiteConnection) -> Completion
+        /// Runs the work, inside its own savepoint when the flag is set, and returns what to
+        /// call after the commit.
+        let run: @Sendable (SQLiteConnection, Bool) -> Completion
         /// Reports an error that prevented the work from running or committing.
         let fail: @Sendable (any Error) -> Void
 
-        init(run: @escaping @Sendable (SQLiteConnection) -> Completion, fail: @escaping @Sendable (any Error) -> Void) {
+        init(run: @escaping @Sendable (SQLiteConnection, Bool) -> Completion, fail: @escaping @Sendable (any Error) -> Void) {
             self.run = run
             self.fail = fail
         }
@@ -86,6 +93,8 @@ public final class DatabaseWriter: Sendable {
         upperBounds: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1])
     private let failedCommits = MetricsRegistry.shared.counter(
         "db_commit_failures_total", help: "Group transactions that failed to commit")
+    private let savepointPasses = MetricsRegistry.shared.counter(
+        "db_write_group_reruns_total", help: "Groups run a second time, with savepoints, after one of their items threw")
 
     /// Takes ownership of `connection`, which must be open read-write, and starts the writer thread.
     init(connection: SQLiteConnection, configuration: Configuration, logger: Logger) {
@@ -104,10 +113,14 @@ public final class DatabaseWriter: Sendable {
     /// Queues `work` for the next group transaction. `completion` runs on the writer thread
     /// once the transaction is durable (or failed) and must not block: hand longer work on.
     /// A throwing `work` rolls back only its own changes; its error is the completion's failure.
+    /// `work` may run twice when another item of its group throws (see the type's notes), so
+    /// it must not change anything outside the connection unless it throws.
     public func submit<T: Sendable>(_ work: @escaping @Sendable (SQLiteConnection) throws -> T,
                                     completion: @escaping @Sendable (Result<T, any Error>) -> Void) {
-        let item = WorkItem(run: { connection in
-            let result = DatabaseWriter.runInSavepoint(work, on: connection)
+        let item = WorkItem(run: { connection, isolated in
+            let result = isolated
+                ? DatabaseWriter.runInSavepoint(work, on: connection)
+                : Result { try work(connection) }
             let succeeded = if case .success = result { true } else { false }
             return Completion(succeeded: succeeded, finish: { groupError in
                 if let groupError, succeeded {
@@ -210,46 +223,88 @@ public final class DatabaseWriter: Sendable {
 
     private func commit(_ batch: [WorkItem]) {
         let started = TimeFormat.monotonicNanoseconds()
-        do {
-            try connection.run("BEGIN IMMEDIATE")
-        } catch {
-            failedCommits.increment()
-            logger.error("failed to begin a write transaction", [("error", "\(error)"), ("items", String(batch.count))])
-            for item in batch { item.fail(error) }
-            return
-        }
 
-        var completions: [Completion] = []
-        completions.reserveCapacity(batch.count)
+        // The fast pass runs every item without savepoints. The first item that throws keeps
+        // its completion (its error); the group is rolled back and the others run again, each
+        // in its own savepoint.
+        var completions = [Completion?](repeating: nil, count: batch.count)
         var groupError: (any Error)?
-        for item in batch {
-            if groupError != nil { break }
-            completions.append(item.run(connection))
-            // A few errors (SQLITE_FULL, SQLITE_IOERR, ...) make SQLite roll back the whole
-            // transaction (https://sqlite.org/lang_transaction.html#response_to_errors_within_a_transaction).
-            if connection.isAutocommit {
-                groupError = DatabaseWriterError.transactionRolledBack
-            }
-        }
-
-        if groupError == nil {
-            do {
-                try connection.run("COMMIT")
-            } catch {
+        var failedIndex: Int?
+        switch runGroup(batch, completions: &completions, isolated: false) {
+        case .ran:
+            groupError = finishTransaction()
+        case .itemFailed(let index):
+            failedIndex = index
+            try? connection.run("ROLLBACK")
+            savepointPasses.increment()
+            for index in completions.indices where index != failedIndex { completions[index] = nil }
+            switch runGroup(batch, completions: &completions, isolated: true) {
+            case .ran, .itemFailed:
+                groupError = finishTransaction()
+            case .groupFailed(let error):
                 groupError = error
             }
+        case .groupFailed(let error):
+            groupError = error
         }
 
         if let groupError {
             if !connection.isAutocommit { try? connection.run("ROLLBACK") }
             failedCommits.increment()
             logger.error("write transaction rolled back", [("error", "\(groupError)"), ("items", String(batch.count))])
-            for completion in completions { completion.finish(groupError) }
-            for item in batch.dropFirst(completions.count) { item.fail(groupError) }
+            for (index, item) in batch.enumerated() {
+                if let completion = completions[index] {
+                    completion.finish(groupError)
+                } else {
+                    item.fail(groupError)
+                }
+            }
         } else {
             commitSeconds.observe(Double(TimeFormat.monotonicNanoseconds() - started) / 1e9)
             groupSizes.observe(Double(batch.count))
-            for completion in completions { completion.finish(nil) }
+            for completion in completions { completion?.finish(nil) }
+        }
+    }
+
+    private enum GroupRun {
+        /// Every item ran; the transaction is open.
+        case ran
+        /// An item threw in a pass without savepoints; the transaction is open.
+        case itemFailed(Int)
+        /// The transaction could not begin, or SQLite rolled it back.
+        case groupFailed(any Error)
+    }
+
+    /// Begins a transaction and runs the items of `batch` whose completion is not set yet.
+    /// Without savepoints it stops at the first item that throws.
+    private func runGroup(_ batch: [WorkItem], completions: inout [Completion?], isolated: Bool) -> GroupRun {
+        do {
+            try connection.run("BEGIN IMMEDIATE")
+        } catch {
+            return .groupFailed(error)
+        }
+        for (index, item) in batch.enumerated() where completions[index] == nil {
+            let completion = item.run(connection, isolated)
+            completions[index] = completion
+            // A few errors (SQLITE_FULL, SQLITE_IOERR, ...) make SQLite roll back the whole
+            // transaction (https://sqlite.org/lang_transaction.html#response_to_errors_within_a_transaction).
+            if connection.isAutocommit {
+                return .groupFailed(DatabaseWriterError.transactionRolledBack)
+            }
+            if !isolated && !completion.succeeded {
+                return .itemFailed(index)
+            }
+        }
+        return .ran
+    }
+
+    /// Commits the open transaction; returns the error when it fails.
+    private func finishTransaction() -> (any Error)? {
+        do {
+            try connection.run("COMMIT")
+            return nil
+        } catch {
+            return error
         }
     }
 

@@ -77,9 +77,17 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
         }
         guard shouldStart else { return }
 
-        let (pending, scheduled) = try store.read { connection in
-            (try EventRecords.events(withStatus: EventStatus.pending, on: connection),
-             try EventRecords.events(withStatus: EventStatus.scheduled, on: connection))
+        let pending: [Event]
+        let scheduled: [Event]
+        do {
+            (pending, scheduled) = try store.read { connection in
+                (try EventRecords.events(withStatus: EventStatus.pending, on: connection),
+                 try EventRecords.events(withStatus: EventStatus.scheduled, on: connection))
+            }
+        } catch {
+            // No thread has started yet: `stop` must not wait for any.
+            lifecycle.withLock { $0 = .stopped }
+            throw error
         }
         let reloaded = queue.enqueue(pending.filter { $0.type == EventType.orchestration })
         scheduler.schedule(scheduled.filter { $0.type == EventType.orchestration })

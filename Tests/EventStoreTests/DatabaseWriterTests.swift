@@ -38,6 +38,51 @@ import Testing
         #expect(!stored.1)
     }
 
+    @Test func itemBeforeAFailureRunsAgainAndTheFailingItemRunsOnce() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try EventStore(path: directory.databasePath)
+        defer { store.close() }
+
+        // The first item holds the writer until the next three are queued, so those three
+        // form the next group together.
+        let release = DispatchSemaphore(value: 0)
+        let holding = DispatchSemaphore(value: 0)
+        store.writer.submit({ _ in
+            holding.signal()
+            release.wait()
+        }, completion: { _ in })
+        holding.wait()
+
+        struct Refused: Error {}
+        let events = [makeEvent(), makeEvent(), makeEvent()]
+        let runs = Mutex<[Int]>([0, 0, 0])
+        let outcomes = Mutex<[Bool?]>([nil, nil, nil])
+        let done = DispatchGroup()
+        for index in 0..<3 {
+            done.enter()
+            store.writer.submit({ connection in
+                runs.withLock { $0[index] += 1 }
+                try EventRecords.insert(events[index], on: connection)
+                if index == 1 { throw Refused() }
+            }, completion: { result in
+                outcomes.withLock { $0[index] = (try? result.get()) != nil }
+                done.leave()
+            })
+        }
+        release.signal()
+        done.wait()
+
+        #expect(outcomes.withLock { $0 } == [true, false, true])
+        // The group ran once without savepoints up to the failure, then again with them,
+        // without the item that threw.
+        #expect(runs.withLock { $0 } == [2, 1, 1])
+        let stored = try store.read { connection in
+            try events.map { try EventRecords.fetch(id: $0.id, on: connection) != nil }
+        }
+        #expect(stored == [true, false, true])
+    }
+
     @Test func concurrentSubmissionsAllCommit() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
