@@ -7,7 +7,7 @@ import Telemetry
 public enum DatabaseWriterError: Error, CustomStringConvertible {
     /// The writer was closed before the work could run.
     case closed
-    /// `perform` was called on the writer thread, where waiting would deadlock.
+    /// `perform` was called on the writer thread or in a completion, where waiting would deadlock.
     case calledOnWriterThread
     /// SQLite rolled back the whole group transaction after an I/O or disk-full error.
     case transactionRolledBack
@@ -15,7 +15,7 @@ public enum DatabaseWriterError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .closed: return "the database writer is closed"
-        case .calledOnWriterThread: return "DatabaseWriter.perform was called on the writer thread, where it would wait forever: use submit there"
+        case .calledOnWriterThread: return "DatabaseWriter.perform was called on the writer thread or in a write completion, where it would wait forever: use submit there"
         case .transactionRolledBack: return "SQLite rolled back the write transaction after an I/O or disk-full error"
         }
     }
@@ -23,10 +23,12 @@ public enum DatabaseWriterError: Error, CustomStringConvertible {
 
 /// The one owner of the write connection, committing queued work in groups.
 ///
-/// One thread takes every queued item, runs them all in one `BEGIN IMMEDIATE` ... `COMMIT`
-/// with `synchronous=FULL`, and calls the completions once the COMMIT has returned, which with
-/// `synchronous=FULL` in WAL mode means the transaction is on disk
-/// (https://sqlite.org/pragma.html#pragma_synchronous). While one group's fsync runs, new work
+/// One thread takes every queued item, runs them all in one `BEGIN IMMEDIATE` ... `COMMIT`,
+/// and calls the completions once the transaction is on disk. With a `WALSyncer`, the commit
+/// does not wait for the disk and the syncer's thread runs the completions after its fsync of
+/// the WAL, while this thread runs the next group. Without one, the connection must use
+/// `synchronous=FULL`, and the completions run when the COMMIT returns
+/// (https://sqlite.org/pragma.html#pragma_synchronous). Work submitted while a group commits
 /// queues up for the next group, so concurrent writers share one fsync (group commit).
 ///
 /// A throwing item rolls back only its own changes. Items first run without savepoints, since a
@@ -78,6 +80,7 @@ public final class DatabaseWriter: Sendable {
     }
 
     private let connection: SQLiteConnection
+    private let syncer: WALSyncer?
     private let configuration: Configuration
     private let logger: Logger
     private let state = Mutex(State())
@@ -89,16 +92,19 @@ public final class DatabaseWriter: Sendable {
         "db_write_group_size", help: "Work items committed together in one transaction",
         upperBounds: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000])
     private let commitSeconds = MetricsRegistry.shared.histogram(
-        "db_commit_duration_seconds", help: "Time from BEGIN IMMEDIATE to a durable COMMIT",
+        "db_commit_duration_seconds", help: "Time from BEGIN IMMEDIATE to the fsync that made the group durable",
         upperBounds: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1])
     private let failedCommits = MetricsRegistry.shared.counter(
         "db_commit_failures_total", help: "Group transactions that failed to commit")
     private let savepointPasses = MetricsRegistry.shared.counter(
         "db_write_group_reruns_total", help: "Groups run a second time, with savepoints, after one of their items threw")
 
-    /// Takes ownership of `connection`, which must be open read-write, and starts the writer thread.
-    init(connection: SQLiteConnection, configuration: Configuration, logger: Logger) {
+    /// Takes ownership of `connection`, which must be open read-write, and starts the writer
+    /// thread. With `syncer`, the connection runs with `synchronous=NORMAL` and completions wait
+    /// for the syncer's fsync; without it, the connection must run with `synchronous=FULL`.
+    init(connection: SQLiteConnection, syncer: WALSyncer?, configuration: Configuration, logger: Logger) {
         self.connection = connection
+        self.syncer = syncer
         self.configuration = configuration
         self.logger = logger
 
@@ -150,11 +156,13 @@ public final class DatabaseWriter: Sendable {
         }
     }
 
-    /// Submits `work` and waits for the durable commit. Never call it on the writer thread
-    /// (it throws `calledOnWriterThread`) or on an event-loop thread, where waiting stalls
+    /// Submits `work` and waits for the durable commit. Never call it on the writer thread or
+    /// in a completion (it throws `calledOnWriterThread`), or on an event-loop thread, where waiting stalls
     /// every connection of the loop.
     public func perform<T: Sendable>(_ work: @escaping @Sendable (SQLiteConnection) throws -> T) throws -> T {
-        guard UInt(pthread_self()) != writerThread.load(ordering: .acquiring) else {
+        let current = UInt(pthread_self())
+        guard current != writerThread.load(ordering: .acquiring),
+              current != syncer?.thread.load(ordering: .acquiring) else {
             throw DatabaseWriterError.calledOnWriterThread
         }
         let done = DispatchSemaphore(value: 0)
@@ -217,6 +225,7 @@ public final class DatabaseWriter: Sendable {
             hasUncheckpointedWrites = true
         }
 
+        syncer?.close()
         checkpointWhenIdle()
         stopped.signal()
     }
@@ -260,9 +269,20 @@ public final class DatabaseWriter: Sendable {
                 }
             }
         } else {
-            commitSeconds.observe(Double(TimeFormat.monotonicNanoseconds() - started) / 1e9)
             groupSizes.observe(Double(batch.count))
-            for completion in completions { completion?.finish(nil) }
+            let finished = completions.compactMap { $0 }
+            let commitSeconds = self.commitSeconds
+            let finish: @Sendable ((any Error)?) -> Void = { syncError in
+                if syncError == nil {
+                    commitSeconds.observe(Double(TimeFormat.monotonicNanoseconds() - started) / 1e9)
+                }
+                for completion in finished { completion.finish(syncError) }
+            }
+            if let syncer {
+                syncer.afterSync(finish)
+            } else {
+                finish(nil)
+            }
         }
     }
 

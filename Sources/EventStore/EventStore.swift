@@ -5,7 +5,8 @@ import Telemetry
 
 /// The event database: one SQLite file in WAL mode, one writer and a pool of readers.
 ///
-/// Writes go through `writer` (group commit, `synchronous=FULL`). Reads run on read-only
+/// Writes go through `writer` (group commit; a write's completion runs only once the WAL is
+/// fsynced, see `WALSyncer`). Reads run on read-only
 /// connections, one per concurrent reader, so in WAL mode a read never blocks the writer and a
 /// write never blocks readers (https://sqlite.org/wal.html#concurrency).
 public final class EventStore: Sendable {
@@ -24,6 +25,10 @@ public final class EventStore: Sendable {
         public var readerCacheSizeKiB = 2 * 1024
         /// Read-only connections kept open for reuse; more are opened when more threads read at once.
         public var maximumIdleReaders = 16
+        /// When true, the WAL is fsynced on a thread of its own (`WALSyncer`) while the writer
+        /// runs the next group; when false, each COMMIT waits for its own fsync
+        /// (`synchronous=FULL`). Completions run only after the fsync either way.
+        public var syncsWALOnItsOwnThread = true
 
         public init() {}
     }
@@ -61,11 +66,18 @@ public final class EventStore: Sendable {
         try connection.execute("PRAGMA temp_store = MEMORY")
         try Migrations.apply(to: connection)
 
+        // The migrations ran with synchronous=FULL, so the WAL file exists and is on disk.
+        var syncer: WALSyncer?
+        if configuration.syncsWALOnItsOwnThread {
+            syncer = try WALSyncer(walPath: path + "-wal", logger: logger)
+            try connection.execute("PRAGMA synchronous = NORMAL")
+        }
+
         // The checkpointer's hook replaces SQLite's automatic checkpoint on this connection.
         checkpointer = try Checkpointer(path: path, thresholdPages: configuration.walAutocheckpointPages, logger: logger)
         checkpointer.attach(to: connection)
         writerConnection = connection
-        writer = DatabaseWriter(connection: connection, configuration: configuration.writer, logger: logger)
+        writer = DatabaseWriter(connection: connection, syncer: syncer, configuration: configuration.writer, logger: logger)
         MetricsRegistry.shared.gauge("sqlite_memory_used_bytes", help: "Heap memory held by SQLite in this process (sqlite3_memory_used)") {
             Double(sqlite3_memory_used())
         }

@@ -168,8 +168,9 @@ import Testing
             [try connection.scalarInteger("PRAGMA synchronous"),
              try connection.scalarInteger("PRAGMA user_version")]
         }
-        // 2 is FULL (https://sqlite.org/pragma.html#pragma_synchronous).
-        #expect(settings[0] == 2)
+        // 1 is NORMAL (https://sqlite.org/pragma.html#pragma_synchronous): the WAL syncer's
+        // fsync, before any completion runs, does what FULL would do inside COMMIT.
+        #expect(settings[0] == 1)
         #expect(settings[1] == Int64(Migrations.all.count))
         let mode = try store.read { connection -> String in
             var text = ""
@@ -177,5 +178,23 @@ import Testing
             return text
         }
         #expect(mode == "wal")
+    }
+
+    @Test func withoutTheSyncerEachCommitIsFull() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        var configuration = EventStore.Configuration()
+        configuration.syncsWALOnItsOwnThread = false
+        let store = try EventStore(path: directory.databasePath, configuration: configuration)
+        defer { store.close() }
+
+        let event = makeEvent()
+        let synchronous = try store.writer.perform { connection in
+            try EventRecords.insert(event, on: connection)
+            return try connection.scalarInteger("PRAGMA synchronous")
+        }
+        // 2 is FULL.
+        #expect(synchronous == 2)
+        #expect(try store.read { try EventRecords.fetch(id: event.id, on: $0) } != nil)
     }
 }
