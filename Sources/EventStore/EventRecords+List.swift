@@ -41,17 +41,27 @@ extension EventRecords {
     private struct PageByteLimitReached: Error {}
 
     /// Builds the SQL and parameters for `query`. The first filter in preference order picks the index.
+    ///
+    /// Audit events are in the time, id and entity indexes only (`AuditIndexSchema`), so:
+    /// - an entity or root id or ref filter uses its own index, which holds every event;
+    /// - otherwise a query that cannot match an audit (another `eventType`, or a status no
+    ///   audit has) uses the partial index of its first filter;
+    /// - a query for audits walks the time index;
+    /// - a query that can match both merges the two, each walked in the response order
+    ///   (a compound SELECT whose ORDER BY SQLite runs as a merge, without a sort).
     static func listStatement(_ query: EventQuery) -> (sql: String, values: [SQLiteValue]) {
         var conditions: [String] = []
         var values: [SQLiteValue] = []
 
-        // The filters in the order their index is preferred: the first one present picks the
-        // index. Ids and refs match few rows; types and statuses match many.
-        let equalities: [(column: String, index: String, value: String?)] = [
+        // The filters in the order their index is preferred. Ids and refs match few rows;
+        // types and statuses match many.
+        let everyEvent: [(column: String, index: String, value: String?)] = [
             ("entity_id", "events_by_entity_id", query.entityId),
             ("entity_ref", "events_by_entity_ref", query.entityRef),
             ("root_entity_id", "events_by_root_entity_id", query.rootEntityId),
             ("root_entity_ref", "events_by_root_entity_ref", query.rootEntityRef),
+        ]
+        let notAudits: [(column: String, index: String, value: String?)] = [
             ("name", "events_by_name", query.name),
             ("retailer_id", "events_by_retailer", query.retailerIds?.count == 1 ? query.retailerIds?.first : nil),
             ("category", "events_by_category", query.category),
@@ -60,10 +70,8 @@ extension EventRecords {
             ("root_entity_type", "events_by_root_entity_type", query.rootEntityType),
             ("type", "events_by_type", query.eventType),
         ]
-        var index = "events_by_time"
-        for equality in equalities {
+        for equality in everyEvent + notAudits {
             guard let value = equality.value else { continue }
-            if index == "events_by_time" { index = equality.index }
             conditions.append("\(equality.column) = ?")
             values.append(.text(value))
         }
@@ -83,15 +91,42 @@ extension EventRecords {
             values.append(.integer(to))
         }
 
-        var sql = "SELECT \(columns) FROM events INDEXED BY \(index)"
-        if !conditions.isEmpty {
-            sql += " WHERE " + conditions.joined(separator: " AND ")
+        func select(index: String, extra: String?) -> String {
+            var sql = "SELECT \(columns) FROM events INDEXED BY \(index)"
+            let all = conditions + (extra.map { [$0] } ?? [])
+            if !all.isEmpty {
+                sql += " WHERE " + all.joined(separator: " AND ")
+            }
+            return sql
         }
+
+        var sql: String
+        var allValues = values
+        let partialIndex = notAudits.first { $0.value != nil }?.index
+        let auditsOnly = query.eventType == EventType.orchestrationAudit
+        let noAudits = (query.eventType != nil && !auditsOnly)
+            || (query.eventStatus.map { !AuditIndexSchema.auditStatuses.contains($0) } ?? false)
+        if let index = everyEvent.first(where: { $0.value != nil })?.index {
+            sql = select(index: index, extra: nil)
+        } else if let partialIndex, noAudits {
+            sql = select(index: partialIndex, extra: AuditIndexSchema.excludesAudits)
+        } else if let partialIndex, !auditsOnly {
+            // NOTE: the audit side of this merge walks the time index, so a filter that matches
+            // few audits (a rare name or category) reads every audit in the time range to find
+            // them: narrow it with `from`/`to` or an entity filter.
+            sql = select(index: partialIndex, extra: AuditIndexSchema.excludesAudits)
+                + " UNION ALL "
+                + select(index: "events_by_time", extra: "type = '\(EventType.orchestrationAudit)'")
+            allValues += values
+        } else {
+            sql = select(index: "events_by_time", extra: nil)
+        }
+
         // Reading one row more than the page shows whether another page follows.
         sql += " ORDER BY generated_on DESC, id DESC LIMIT ? OFFSET ?"
-        values.append(.integer(Int64(query.count) + 1))
-        values.append(.integer(Int64(query.start)))
-        return (sql, values)
+        allValues.append(.integer(Int64(query.count) + 1))
+        allValues.append(.integer(Int64(query.start)))
+        return (sql, allValues)
     }
 
     /// Calls `row` for each event of the page and returns whether more follow.

@@ -54,12 +54,14 @@ public enum EventRecords {
         return connection.changes > 0
     }
 
-    /// Returns every event with `status`, oldest first (by `generatedOn`, then id), for the
-    /// workflow engine's queue to reload at start.
+    /// Returns every event with `status` except audits, oldest first (by `generatedOn`, then id),
+    /// for the workflow engine's queue to reload at start. Audits are not in the status index
+    /// (see `AuditIndexSchema`); list them with `list` and `eventType` ORCHESTRATION_AUDIT.
     public static func events(withStatus status: String, on connection: SQLiteConnection) throws -> [Event] {
         var events: [Event] = []
         try connection.query("""
-            SELECT \(columns) FROM events INDEXED BY events_by_status WHERE event_status = ?
+            SELECT \(columns) FROM events INDEXED BY events_by_status
+            WHERE event_status = ? AND \(AuditIndexSchema.excludesAudits)
             ORDER BY generated_on, id
             """, [.text(status)]) { row in
             events.append(try EventRow.decode(row))

@@ -24,6 +24,8 @@ public enum Migrations {
         eventsAndTokens,
         // Migration 2 (workflow engine): entities and the webhook outbox, defined in EntitySchema.swift.
         EntitySchema.migration,
+        // Migration 3: partial indexes without audit events, defined in AuditIndexSchema.swift.
+        AuditIndexSchema.migration,
     ]
 
     /// Migration 1: events, bearer tokens and idempotency keys.

@@ -174,13 +174,15 @@ final class ServerRuntime {
     }
 
     /// Registers `workflow_oldest_pending_age_seconds`: the age of the oldest PENDING event,
-    /// 0 when none waits. One lookup on the `(event_status, generated_on, id)` index per scrape.
+    /// 0 when none waits. One lookup on the `(event_status, generated_on, id)` index per scrape;
+    /// audits are never PENDING, and the index holds only other events.
     static func registerOldestPendingGauge(store: EventStore) {
         MetricsRegistry.shared.gauge("workflow_oldest_pending_age_seconds",
                                      help: "Age of the oldest PENDING event, in seconds; 0 when none waits") {
             let oldest = try? store.read { connection in
-                try connection.scalarInteger("SELECT min(generated_on) FROM events WHERE event_status = ?",
-                                             [.text(EventStatus.pending)])
+                try connection.scalarInteger(
+                    "SELECT min(generated_on) FROM events INDEXED BY events_by_status WHERE event_status = ? AND \(AuditIndexSchema.excludesAudits)",
+                    [.text(EventStatus.pending)])
             }
             guard let milliseconds = oldest else { return 0 }
             return max(0, Double(TimeFormat.nowMilliseconds() - milliseconds) / 1000)

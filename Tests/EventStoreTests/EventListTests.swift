@@ -153,6 +153,8 @@ import Testing
             EventQuery(category: "rule"), EventQuery(retailerIds: ["1"]), EventQuery(eventType: "API"),
             EventQuery(eventStatus: "PENDING"), EventQuery(from: 1, to: 2),
             EventQuery(rootEntityRef: "A", name: "B", retailerIds: ["1"], eventType: "API", from: 5),
+            EventQuery(name: "A", eventType: "ORCHESTRATION_AUDIT"), EventQuery(eventStatus: "FAILED"),
+            EventQuery(category: "rule", eventStatus: "SUCCESS", from: 1), EventQuery(retailerIds: ["1"], eventStatus: "COMPLETE"),
         ]
         for query in queries {
             let plan = try store.read { connection -> String in
@@ -185,5 +187,53 @@ import Testing
         // 10:00:00.000 (twice), .123 and .500 fall in [10:00:00.000, 10:00:00.500]; 10:00:00.900 does not.
         #expect(page.results.map(\.generatedOn) == [instants[0], instants[2], instants[1], instants[4]].sorted(by: >) )
         #expect(!page.results.contains { $0.id == events[3].id })
+    }
+
+    @Test func auditsAndOtherEventsMergeInOneOrder() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try EventStore(path: directory.databasePath)
+        defer { store.close() }
+
+        // Audits are not in the partial name index: a name filter without an entity or a type
+        // merges that index with the audits of the time index. Times tie in pairs across the two.
+        var events: [Event] = []
+        for index in 0..<40 {
+            let isAudit = index % 2 == 1
+            events.append(makeEvent(name: index % 4 < 2 ? "Shared" : "Other",
+                                    type: isAudit ? EventType.orchestrationAudit : EventType.orchestration,
+                                    category: isAudit ? "rule" : nil, entityRef: "M-\(index)",
+                                    status: isAudit ? "SUCCESS" : EventStatus.complete,
+                                    generatedOn: 1_700_000_000_000 + Int64(index / 2)))
+        }
+        let stored = events
+        try store.writer.perform { connection in
+            for event in stored { try EventRecords.insert(event, on: connection) }
+        }
+
+        func pages(_ query: EventQuery) throws -> [String] {
+            var ids: [String] = []
+            var query = query
+            query.count = 3
+            while true {
+                let page = try store.read { try EventRecords.list(query, on: $0) }
+                ids += page.results.map(\.id)
+                query.start += page.results.count
+                if !page.hasMore { break }
+            }
+            return ids
+        }
+        func expected(_ keep: (Event) -> Bool) -> [String] {
+            events.filter(keep).sorted { ($0.generatedOn, $0.id) > ($1.generatedOn, $1.id) }.map(\.id)
+        }
+
+        #expect(try pages(EventQuery(name: "Shared")) == expected { $0.name == "Shared" })
+        #expect(try pages(EventQuery(name: "Shared", eventType: EventType.orchestrationAudit))
+                == expected { $0.name == "Shared" && $0.type == EventType.orchestrationAudit })
+        #expect(try pages(EventQuery(name: "Shared", eventType: EventType.orchestration))
+                == expected { $0.name == "Shared" && $0.type == EventType.orchestration })
+        #expect(try pages(EventQuery(eventStatus: "SUCCESS")) == expected { $0.eventStatus == "SUCCESS" })
+        #expect(try pages(EventQuery(eventStatus: EventStatus.complete)) == expected { $0.eventStatus == EventStatus.complete })
+        #expect(try pages(EventQuery(category: "rule", retailerIds: ["1"])) == expected { $0.category == "rule" })
     }
 }

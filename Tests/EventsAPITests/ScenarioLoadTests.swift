@@ -77,7 +77,8 @@ import Testing
         // Executions ran in accepted order: what one connection posted for a position (each
         // acknowledged before the next was sent) was executed in that order.
         let snapshots = try store.read { connection in
-            try EventRecords.events(withStatus: EventStatus.success, on: connection).filter { $0.category == "snapshot" }
+            try EventRecords.list(EventQuery(category: "snapshot", eventType: EventType.orchestrationAudit,
+                                             count: 1_000_000), on: connection).results
         }
         var executionIndex: [String: Int] = [:]
         for (index, snapshot) in snapshots.sorted(by: { $0.id < $1.id }).enumerated() {

@@ -205,7 +205,8 @@ import Testing
 
         // Snapshot audits are made in execution order (UUIDv7 ids), which must be accepted order per root.
         let snapshots = try harness.store.read { connection in
-            try EventRecords.events(withStatus: EventStatus.success, on: connection).filter { $0.category == AuditCategory.snapshot }
+            try EventRecords.list(EventQuery(category: AuditCategory.snapshot, eventType: EventType.orchestrationAudit,
+                                             count: 1_000_000), on: connection).results
         }
         var executedOrder: [String: [String]] = [:]
         for snapshot in snapshots.sorted(by: { $0.id < $1.id }) where snapshot.context.entityType == "INVENTORY_POSITION" {
