@@ -11,12 +11,12 @@
 #      catalogue from 32 connections, time to drain and a check of every position's sum.
 # Usage: bench/engine.sh   (about 3 minutes on 2 cores plus the release build)
 # Environment: BENCH_SECONDS (wrk duration, default 10), BENCH_FULFILMENTS (orders set up for the
-# throughput run, default 20000), BENCH_RATES (offered rates, default "1000 250").
+# throughput run, default 40000), BENCH_RATES (offered rates, default "1000 250").
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${ENGINE_BENCH_BUILD:-/tmp/events-engine-bench-build}
 seconds=${BENCH_SECONDS:-10}
-fulfilments=${BENCH_FULFILMENTS:-20000}
+fulfilments=${BENCH_FULFILMENTS:-40000}
 rates=${BENCH_RATES:-1000 250}
 work=$(mktemp -d /tmp/events-engine-bench.XXXXXX)
 server_pid=""
