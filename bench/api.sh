@@ -2,7 +2,7 @@
 # Benchmarks the Events API side by side with the anchors (nginx serving a static event, and a
 # typical Python service), all on 127.0.0.1, and prints requests/s, latency and resident memory:
 #   1. GET /api/v4.1/event/{id} with a valid token, 64 connections: ours, nginx, Python peer
-#   2. POST /api/v4.1/event/async (durable, synchronous=FULL), 64 connections: ours with the
+#   2. POST /api/v4.1/event/async (durable: WAL fsynced before the answer), 64 connections: ours with the
 #      workflow engine running each event, ours with GENERAL events only, Python peer
 #   3. GET /api/v4.1/event filtered by one order's audits, 16 connections, p99: over 10,000 and
 #      over 1,000,000 stored events
@@ -99,7 +99,7 @@ run_wrk "Python peer" -t2 -c64 -d"${duration}s" "http://127.0.0.1:18082/api/v4.1
 record_rss
 
 say "2. POST /api/v4.1/event/async, 64 connections, ${duration}s"
-run_wrk "ours (synchronous=FULL, group commit; the engine runs each event)" -t2 -c64 -d"${duration}s" -s "$repo/bench/post-event.lua" "$base"
+run_wrk "ours (WAL fsynced before each answer, group commit; the engine runs each event)" -t2 -c64 -d"${duration}s" -s "$repo/bench/post-event.lua" "$base"
 run_wrk "ours, GENERAL events (stored, not orchestrated)" -t2 -c64 -d"${duration}s" -s "$repo/bench/post-general-event.lua" "$base"
 run_wrk "Python peer (synchronous=NORMAL, no auth)" -t2 -c64 -d"${duration}s" -s "$repo/bench/post-event.lua" "http://127.0.0.1:18082"
 record_rss

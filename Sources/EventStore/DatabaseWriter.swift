@@ -34,8 +34,8 @@ public enum DatabaseWriterError: Error, CustomStringConvertible {
 /// A throwing item rolls back only its own changes. Items first run without savepoints, since a
 /// SAVEPOINT makes SQLite copy every page the item changes into a statement journal
 /// (https://sqlite.org/tempfiles.html#stmtjrnl). When one throws, the group is rolled back and
-/// run again with each item in its own SAVEPOINT, without the item that threw, whose error
-/// stands. So the work of an item that precedes a failure in its group can run twice, on the
+/// run again with each item in its own SAVEPOINT, without the item that threw, whose error is
+/// kept. So the work of an item that precedes a failure in its group can run twice, on the
 /// same database state: it must change nothing outside the connection, except when it throws.
 ///
 /// When the writer has been idle for `idleCheckpointDelay`, it runs a TRUNCATE checkpoint so
@@ -234,8 +234,8 @@ public final class DatabaseWriter: Sendable {
         let started = TimeFormat.monotonicNanoseconds()
 
         // The fast pass runs every item without savepoints. The first item that throws keeps
-        // its completion (its error); the group is rolled back and the others run again, each
-        // in its own savepoint.
+        // its completion with its error. Then the group is rolled back and the other items run
+        // again, each in its own savepoint.
         var completions = [Completion?](repeating: nil, count: batch.count)
         var groupError: (any Error)?
         var failedIndex: Int?
@@ -246,6 +246,9 @@ public final class DatabaseWriter: Sendable {
             failedIndex = index
             try? connection.run("ROLLBACK")
             savepointPasses.increment()
+            logger.debug("a write of the group failed, so the group runs again with savepoints", [
+                ("items", String(batch.count)), ("failedItem", String(index)),
+            ])
             for index in completions.indices where index != failedIndex { completions[index] = nil }
             switch runGroup(batch, completions: &completions, isolated: true) {
             case .ran, .itemFailed:

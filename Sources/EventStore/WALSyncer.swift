@@ -21,7 +21,7 @@ final class WALSyncer: @unchecked Sendable {
         let path: String
         let errorNumber: Int32
         var description: String {
-            "fdatasync of \(path) failed: \(String(cString: strerror(errorNumber))); the last writes may not be on disk"
+            "fdatasync of \(path) failed: \(String(cString: strerror(errorNumber))). The last writes may not be on disk: check the disk and the kernel log"
         }
     }
 
@@ -106,7 +106,7 @@ final class WALSyncer: @unchecked Sendable {
             var failure: (any Error)?
             if fdatasync(descriptor) != 0 {
                 let error = SyncFailed(path: path, errorNumber: errno)
-                logger.error("WAL fsync failed; the groups waiting for it are reported failed", [
+                logger.error("WAL fsync failed, so every group waiting for it is reported as failed", [
                     ("error", error.description), ("groups", String(groups.count)),
                 ])
                 failure = error

@@ -74,7 +74,7 @@ enum OpenAPIPaths {
             summary: sync ? "Post an event and execute it before answering" : "Post an event for asynchronous execution",
             description: sync
                 ? "The event runs behind any queued events of the same root entity, within syncTimeout."
-                : "A 200 means the event is committed with synchronous=FULL. ORCHESTRATION events are queued for the workflow engine; API and GENERAL events are stored only.",
+                : "A 200 means the event is committed and the WAL fsynced, the guarantee of synchronous=FULL. ORCHESTRATION events are queued for the workflow engine; API and GENERAL events are stored only.",
             security: B.bearer, parameters: [idempotency],
             requestBody: ["required": true, "content": B.jsonContent("EventInput")],
             responses: responses)

@@ -38,7 +38,7 @@ import Testing
         #expect(!stored.1)
     }
 
-    @Test func itemBeforeAFailureRunsAgainAndTheFailingItemRunsOnce() throws {
+    @Test func groupRerunsAfterAFailure() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let store = try EventStore(path: directory.databasePath)
@@ -180,7 +180,7 @@ import Testing
         #expect(mode == "wal")
     }
 
-    @Test func withoutTheSyncerEachCommitIsFull() throws {
+    @Test func withoutSyncerCommitsAreFull() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         var configuration = EventStore.Configuration()

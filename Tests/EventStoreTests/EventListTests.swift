@@ -189,7 +189,7 @@ import Testing
         #expect(!page.results.contains { $0.id == events[3].id })
     }
 
-    @Test func auditsAndOtherEventsMergeInOneOrder() throws {
+    @Test func auditsMergeWithOtherEvents() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let store = try EventStore(path: directory.databasePath)

@@ -6,7 +6,7 @@ import Telemetry
 import Testing
 
 @Suite struct WALSyncerTests {
-    @Test func groupsFinishInOrderAfterTheSync() throws {
+    @Test func groupsFinishInOrderAfterSync() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.path + "/file-wal"
@@ -28,7 +28,7 @@ import Testing
         #expect(errors.withLock { $0 }.isEmpty)
     }
 
-    @Test func aFailedSyncIsReportedToEveryWaitingGroup() throws {
+    @Test func failedSyncReachesEveryGroup() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         // fdatasync(2) fails with EINVAL on a FIFO, as it would on a file whose disk failed.
@@ -49,7 +49,7 @@ import Testing
         #expect(reported.allSatisfy { $0.contains("fdatasync of \(path) failed") })
     }
 
-    @Test func aMissingWALFileIsAnError() {
+    @Test func missingWALFileThrows() {
         #expect(throws: WALSyncer.SyncFailed.self) {
             _ = try WALSyncer(walPath: "/nonexistent-directory/events.sqlite-wal", logger: Logger(label: "test"))
         }
