@@ -14,6 +14,8 @@ import Testing
         var configuration = EventStore.Configuration()
         configuration.writer.idleCheckpointDelay = 100
         configuration.walAutocheckpointPages = 100
+        // The sizes below are worked out for 4 KiB pages.
+        configuration.pageSizeBytes = 4096
         let store = try EventStore(path: directory.databasePath, configuration: configuration)
         defer { store.close() }
 

@@ -172,6 +172,8 @@ import Testing
         // fsync, before any completion runs, does what FULL would do inside COMMIT.
         #expect(settings[0] == 1)
         #expect(settings[1] == Int64(Migrations.all.count))
+        let pageSize = try store.read { try $0.scalarInteger("PRAGMA page_size") }
+        #expect(pageSize == 8192)
         let mode = try store.read { connection -> String in
             var text = ""
             try connection.query("PRAGMA journal_mode") { text = $0.text(0) }
