@@ -16,6 +16,28 @@ import Testing
         ]
     }
 
+    @Test func workersRunAtLowerPriority() throws {
+        let harness = try EngineHarness(configure: { $0.workerCount = 7 })
+        defer { harness.close() }
+
+        // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value (proc(5)); the
+        // name in field 2 may contain spaces, so fields are counted after its closing ")".
+        func threadsAtWorkerNice() -> Int {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+            return tasks.filter { task in
+                guard let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
+                      let nameEnd = stat.lastIndex(of: ")") else { return false }
+                let fields = stat[stat.index(after: nameEnd)...].split(separator: " ")
+                return fields.count > 16 && fields[16] == "\(WorkflowEngine.workerNiceValue)"
+            }.count
+        }
+        let deadline = Date().addingTimeInterval(5)
+        while threadsAtWorkerNice() < 7 && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        #expect(threadsAtWorkerNice() >= 7)
+    }
+
     @Test func asyncEventsRunInOrder() throws {
         let harness = try EngineHarness()
         defer { harness.close() }
