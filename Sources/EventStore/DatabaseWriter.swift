@@ -116,8 +116,9 @@ public final class DatabaseWriter: Sendable {
         thread.start()
     }
 
-    /// Queues `work` for the next group transaction. `completion` runs on the writer thread
-    /// once the transaction is durable (or failed) and must not block: hand longer work on.
+    /// Queues `work` for the next group transaction. `completion` runs on the writer thread, or
+    /// on the syncer's thread when there is one, once the transaction is durable (or failed).
+    /// It must not block: hand longer work on.
     /// A throwing `work` rolls back only its own changes; its error is the completion's failure.
     /// `work` may run twice when another item of its group throws (see the type's notes), so
     /// it must not change anything outside the connection unless it throws.
@@ -264,12 +265,21 @@ public final class DatabaseWriter: Sendable {
             if !connection.isAutocommit { try? connection.run("ROLLBACK") }
             failedCommits.increment()
             logger.error("write transaction rolled back", [("error", "\(groupError)"), ("items", String(batch.count))])
-            for (index, item) in batch.enumerated() {
+            let reports = batch.indices.map { index -> @Sendable () -> Void in
                 if let completion = completions[index] {
-                    completion.finish(groupError)
-                } else {
-                    item.fail(groupError)
+                    return { completion.finish(groupError) }
                 }
+                let item = batch[index]
+                return { item.fail(groupError) }
+            }
+            // Groups committed before this one may still wait for the syncer's fsync. Reporting
+            // the failure through the syncer too keeps every completion in commit order.
+            if let syncer {
+                syncer.afterSync { _ in
+                    for report in reports { report() }
+                }
+            } else {
+                for report in reports { report() }
             }
         } else {
             groupSizes.observe(Double(batch.count))
