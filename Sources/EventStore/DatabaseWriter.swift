@@ -37,6 +37,8 @@ public enum DatabaseWriterError: Error, CustomStringConvertible {
 /// run again with each item in its own SAVEPOINT, without the item that threw, whose error is
 /// kept. So the work of an item that precedes a failure in its group can run twice, on the
 /// same database state: it must change nothing outside the connection, except when it throws.
+/// NOTE: a deferred constraint (a DEFERRABLE foreign key) is checked only at COMMIT, so its
+/// violation fails every item of the group. The schema has no such constraint today.
 ///
 /// When the writer has been idle for `idleCheckpointDelay`, it runs a TRUNCATE checkpoint so
 /// the WAL file shrinks back. Under load, the store's `Checkpointer` runs PASSIVE ones on its own thread.
