@@ -127,7 +127,7 @@ import Testing
         let failureReported = DispatchSemaphore(value: 0)
         let done = DispatchGroup()
 
-        // The first completion holds the syncer thread, so the second group's completion waits
+        // The first completion blocks the syncer thread, so the second group's completion waits
         // behind it; the failed group must wait too.
         done.enter()
         store.writer.submit({ _ in firstRunning.signal() }, completion: { result in
@@ -194,7 +194,7 @@ import Testing
         defer { directory.remove() }
         let store = try EventStore(path: directory.databasePath, configuration: Self.storeConfiguration(syncer: syncer))
 
-        // The first item holds the writer, so the rest queue up behind it while close() starts.
+        // The first item blocks the writer, so the rest queue up behind it while close() starts.
         let holding = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
         store.writer.submit({ _ in
@@ -237,7 +237,7 @@ import Testing
         #expect(finished.withLock { $0.count } == total)
         #expect(finished.withLock { $0.values.allSatisfy { $0 == 1 } })
 
-        // Reopened, the store holds exactly the items reported as stored.
+        // Reopened, the store contains exactly the items reported as stored.
         let reopened = try EventStore(path: directory.databasePath)
         defer { reopened.close() }
         let count = try reopened.read { try $0.scalarInteger("SELECT count(*) FROM events WHERE entity_ref LIKE 'CLOSE-%'") }
