@@ -104,6 +104,8 @@ final class WALSyncer: @unchecked Sendable {
             if done { return }
 
             var failure: (any Error)?
+            // NOTE: the groups are committed already, so after a failed fsync their rows stay
+            // visible to readers although their writers hear of a failure.
             if fdatasync(descriptor) != 0 {
                 let error = SyncFailed(path: path, errorNumber: errno)
                 logger.error("WAL fsync failed, so every group waiting for it is reported as failed", [
