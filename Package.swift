@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "EventsAPI", dependencies: ["HTTP", "EventStore", "Workflow", "CCrypto", "JSON", "Telemetry"]),
         // Serves a fixed document through HTTPServer for bench/http.sh.
         .executableTarget(name: "HTTPBenchServer", dependencies: ["HTTP", "Telemetry"]),
-        .executableTarget(name: "EventsServer", dependencies: ["EventsAPI", "HTTP", "EventStore", "Workflow", "JSON", "Telemetry"]),
+        .executableTarget(name: "EventsServer", dependencies: ["CSystem", "EventsAPI", "HTTP", "EventStore", "Workflow", "JSON", "Telemetry"]),
 
         // Helpers shared by the test targets (a webhook receiver on 127.0.0.1).
         .target(name: "TestSupport", path: "Tests/TestSupport"),

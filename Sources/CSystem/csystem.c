@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <string.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -97,4 +98,8 @@ int cs_signal_unblock(const int *signals, int count) {
     sigemptyset(&set);
     for (int i = 0; i < count; i++) sigaddset(&set, signals[i]);
     return pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+int cs_limit_malloc_arenas(int count) {
+    return mallopt(M_ARENA_MAX, count);
 }

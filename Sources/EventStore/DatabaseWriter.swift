@@ -40,6 +40,10 @@ public enum DatabaseWriterError: Error, CustomStringConvertible {
 /// NOTE: a deferred constraint (a DEFERRABLE foreign key) is checked only at COMMIT, so its
 /// violation fails every item of the group. The schema has no such constraint today.
 ///
+/// Each item is `.normal` (a request waits for it) or `.background` (the workflow engine's own
+/// work). Both commit alike, in the order submitted; the writer only counts the normal items
+/// that wait for their commit, so the engine can tell when requests keep the store busy.
+///
 /// When the writer has been idle for `idleCheckpointDelay`, it runs a TRUNCATE checkpoint so
 /// the WAL file shrinks back. Under load, the store's `Checkpointer` runs PASSIVE ones on its own thread.
 public final class DatabaseWriter: Sendable {
@@ -73,6 +77,12 @@ public final class DatabaseWriter: Sendable {
         let finish: @Sendable ((any Error)?) -> Void
     }
 
+    /// Whether a request waits for an item; see the type's notes.
+    public enum Priority: Sendable {
+        case normal
+        case background
+    }
+
     private enum Admission { case queued, queuedAndWake, rejected }
 
     private struct State {
@@ -89,6 +99,8 @@ public final class DatabaseWriter: Sendable {
     private let wakeUp = DispatchSemaphore(value: 0)
     private let stopped = DispatchSemaphore(value: 0)
     private let writerThread = Atomic<UInt>(0)
+    private let normalItemsInFlight = Atomic<Int>(0)
+    private let normalItemsCompleted = Atomic<Int>(0)
 
     private let groupSizes = MetricsRegistry.shared.histogram(
         "db_write_group_size", help: "Work items committed together in one transaction",
@@ -118,14 +130,38 @@ public final class DatabaseWriter: Sendable {
         thread.start()
     }
 
+    /// Normal items submitted whose completion has not run yet: the requests waiting for a
+    /// commit. A measure of load, read without a lock.
+    public var waitingRequests: Int {
+        normalItemsInFlight.load(ordering: .relaxed)
+    }
+
+    /// Normal items whose completion ran, since the writer started (committed or failed).
+    public var completedRequests: Int {
+        normalItemsCompleted.load(ordering: .relaxed)
+    }
+
     /// Queues `work` for the next group transaction. `completion` runs on the writer thread, or
     /// on the syncer's thread when there is one, once the transaction is durable (or failed).
     /// It must not block: hand longer work on.
     /// A throwing `work` rolls back only its own changes; its error is the completion's failure.
     /// `work` may run twice when another item of its group throws (see the type's notes), so
     /// it must not change anything outside the connection unless it throws.
-    public func submit<T: Sendable>(_ work: @escaping @Sendable (SQLiteConnection) throws -> T,
-                                    completion: @escaping @Sendable (Result<T, any Error>) -> Void) {
+    public func submit<T: Sendable>(priority: Priority = .normal,
+                                    _ work: @escaping @Sendable (SQLiteConnection) throws -> T,
+                                    completion callerCompletion: @escaping @Sendable (Result<T, any Error>) -> Void) {
+        let completion: @Sendable (Result<T, any Error>) -> Void
+        switch priority {
+        case .normal:
+            normalItemsInFlight.add(1, ordering: .relaxed)
+            completion = { [self] result in
+                normalItemsInFlight.subtract(1, ordering: .relaxed)
+                normalItemsCompleted.add(1, ordering: .relaxed)
+                callerCompletion(result)
+            }
+        case .background:
+            completion = callerCompletion
+        }
         let item = WorkItem(run: { connection, isolated in
             let result = isolated
                 ? DatabaseWriter.runInSavepoint(work, on: connection)

@@ -57,6 +57,49 @@ public enum EventRecords {
     /// Returns every event with `status` except audits, oldest first (by `generatedOn`, then id),
     /// for the workflow engine's queue to reload at start. Audits are not in the status index
     /// (see `AuditIndexSchema`); list them with `list` and `eventType` ORCHESTRATION_AUDIT.
+    /// Returns up to `limit` PENDING ORCHESTRATION events in commit order, each with its rowid,
+    /// starting after the rowid `after`; from the oldest PENDING one when `after` is nil.
+    ///
+    /// The writer is the only one to insert, and SQLite gives a new row the largest rowid plus
+    /// one (https://sqlite.org/autoinc.html), so rowids grow in commit order: a later call
+    /// with the last rowid returned sees exactly the events committed after it, or left over.
+    /// NOT INDEXED keeps SQLite on the rowid range (https://sqlite.org/lang_indexedby.html):
+    /// through the status index it would read and sort every PENDING event at each call.
+    public static func pendingOrchestrationEvents(after: Int64?, limit: Int, on connection: SQLiteConnection) throws
+        -> [(rowid: Int64, event: Event)] {
+        var start = after
+        if start == nil {
+            try connection.query("""
+                SELECT min(rowid) FROM events INDEXED BY events_by_status
+                WHERE event_status = ? AND \(AuditIndexSchema.excludesAudits) AND type = ?
+                """, [.text(EventStatus.pending), .text(EventType.orchestration)]) { row in
+                start = row.isNull(0) ? nil : row.integer(0) - 1
+            }
+        }
+        guard let start else { return [] }
+        var found: [(rowid: Int64, event: Event)] = []
+        try connection.query("""
+            SELECT \(columns), rowid FROM events NOT INDEXED
+            WHERE rowid > ? AND event_status = ? AND type = ?
+            ORDER BY rowid LIMIT ?
+            """, [.integer(start), .text(EventStatus.pending), .text(EventType.orchestration), .integer(Int64(limit))]) { row in
+            found.append((row.integer(21), try EventRow.decode(row)))
+        }
+        return found
+    }
+
+    /// Counts the PENDING ORCHESTRATION events.
+    public static func countPendingOrchestrationEvents(on connection: SQLiteConnection) throws -> Int {
+        var count = 0
+        try connection.query("""
+            SELECT count(*) FROM events INDEXED BY events_by_status
+            WHERE event_status = ? AND \(AuditIndexSchema.excludesAudits) AND type = ?
+            """, [.text(EventStatus.pending), .text(EventType.orchestration)]) { row in
+            count = Int(row.integer(0))
+        }
+        return count
+    }
+
     public static func events(withStatus status: String, on connection: SQLiteConnection) throws -> [Event] {
         var events: [Event] = []
         try connection.query("""

@@ -49,6 +49,9 @@ enum ServeCommand {
                                  format: LogFormat(rawValue: settings.logFormat) ?? .logfmt,
                                  output: startupLog.output)
         let logger = Logger(label: "server")
+        if MallocArenas.limit(environment: environment) == nil, environment["MALLOC_ARENA_MAX"] == nil {
+            logger.warning("could not limit the malloc arenas; peak memory may be higher", [])
+        }
 
         let runtime = ServerRuntime(settings: settings, logger: logger)
         do {

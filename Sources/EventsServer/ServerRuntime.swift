@@ -141,6 +141,10 @@ final class ServerRuntime {
         configuration.syncTimeoutMilliseconds = settings.syncTimeout * 1000
         configuration.limits = ExecutionLimits(maxInlineEvents: settings.maxInlineEvents, maxChainDepth: settings.maxChainDepth)
         configuration.webhooks.maxAttempts = settings.webhookAttempts
+        configuration.executionPacing = settings.executionPacing
+        configuration.executionShareUnderLoad = Double(settings.pacedExecutionShare) / 1000
+        configuration.deferredBacklogLimit = settings.pacingBacklogLimit
+        configuration.queueMemoryLimit = settings.queueMemoryLimit
         return configuration
     }
 

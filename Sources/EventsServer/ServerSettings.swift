@@ -35,6 +35,10 @@ struct ServerSettings: Sendable {
     var maxInlineEvents = EngineDefaults.value.limits.maxInlineEvents
     var maxChainDepth = EngineDefaults.value.limits.maxChainDepth
     var webhookAttempts = EngineDefaults.value.webhooks.maxAttempts
+    var executionPacing = EngineDefaults.value.executionPacing
+    var pacedExecutionShare = Int((EngineDefaults.value.executionShareUnderLoad * 1000).rounded())
+    var pacingBacklogLimit = EngineDefaults.value.deferredBacklogLimit
+    var queueMemoryLimit = EngineDefaults.value.queueMemoryLimit
 
     // Credentials.
     var usersFile: String?
@@ -132,6 +136,18 @@ struct ServerSettings: Sendable {
         Setting(key: "workflowWorkers", kind: .integer(1...1024, unit: "threads"),
                 summary: "Threads that execute queued events; events of one root entity run one at a time, different roots in parallel.",
                 apply: { $0.workflowWorkers = $1.integerValue }, read: { .integer($0.workflowWorkers) }),
+        Setting(key: "executionPacing", kind: .boolean,
+                summary: "Accept a burst of requests first: while requests wait for the database, executions are paced, and the burst's events execute as it ends. false runs executions as soon as they are queued.",
+                apply: { $0.executionPacing = $1.booleanValue }, read: { .boolean($0.executionPacing) }),
+        Setting(key: "pacedExecutionShare", kind: .integer(1...1000, unit: "per 1,000 requests"),
+                summary: "Executions that still start per 1,000 committed requests while executions are paced, so the queue never stops.",
+                apply: { $0.pacedExecutionShare = $1.integerValue }, read: { .integer($0.pacedExecutionShare) }),
+        Setting(key: "pacingBacklogLimit", kind: .integer(1000...1_000_000_000, unit: "events"),
+                summary: "Queued events past which executions are not paced until the backlog is under half of it; it bounds the delay a burst can cost.",
+                apply: { $0.pacingBacklogLimit = $1.integerValue }, read: { .integer($0.pacingBacklogLimit) }),
+        Setting(key: "queueMemoryLimit", kind: .integer(100...10_000_000, unit: "events"),
+                summary: "Events the workflow queue holds in memory (about 1 KiB each); past it, accepted events wait PENDING in the database and are read back in order.",
+                apply: { $0.queueMemoryLimit = $1.integerValue }, read: { .integer($0.queueMemoryLimit) }),
         Setting(key: "maxInlineEvents", kind: .integer(1...1_000_000, unit: "events"),
                 summary: "Inline events (SendEvent to the same root) one execution may run before it fails as a loop.",
                 apply: { $0.maxInlineEvents = $1.integerValue }, read: { .integer($0.maxInlineEvents) }),

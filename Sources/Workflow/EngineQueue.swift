@@ -1,12 +1,59 @@
 import EventStore
 import Foundation
+import Telemetry
 
 /// The engine's in-memory queue: a `RootQueue` behind a lock and a condition variable that
 /// worker threads wait on, plus the sync waiters and the count of executions not yet committed.
+///
+/// It holds at most `memoryLimit` queued events. Past it, newly accepted events stay only in
+/// the database, PENDING, and the queue is "spilled": a worker reloads them in commit order
+/// (`Reload`), a chunk at a time whenever the queue is down to half the limit, until none is left. Accepted
+/// events join the queue again only then, so the events of a root keep their order.
+/// Due SCHEDULED events and events put back after a stale write always join the queue.
 final class EngineQueue: @unchecked Sendable {
-    init(maxUncommittedPerRoot: Int) {
+    /// Reads up to `limit` PENDING ORCHESTRATION events committed after `cursor` (from the
+    /// oldest one when nil), in commit order, with the cursor of the last one.
+    typealias Reload = @Sendable (_ cursor: Int64?, _ limit: Int) throws -> [(rowid: Int64, event: Event)]
+
+    init(maxUncommittedPerRoot: Int, maxInFlight: Int, memoryLimit: Int, pacing: ExecutionPacing,
+         reload: @escaping Reload, logger: Logger) {
         roots = RootQueue(maxUncommitted: maxUncommittedPerRoot)
+        self.maxInFlight = max(maxInFlight, 1)
+        self.memoryLimit = max(memoryLimit, 2)
+        self.pacing = pacing
+        self.reload = reload
+        self.logger = logger
     }
+
+    private let memoryLimit: Int
+    private let reload: Reload
+    /// Events read by one reload: small reads keep the memory they use brief and small.
+    private static let reloadChunk = 2_000
+    // Guarded by `condition`.
+    private var spill = SpillState()
+
+    /// What the queue knows of the events it left in the database.
+    private struct SpillState {
+        var isSpilled = false
+        /// The rowid of the last event reloaded; nil before the first reload of a spill.
+        var cursor: Int64?
+        var isReloading = false
+        /// While a reload reads: events accepted meanwhile, and ids of events finished meanwhile
+        /// (the reload's snapshot may still show them PENDING).
+        var acceptedDuringReload: [Event] = []
+        var finishedDuringReload: Set<String> = []
+        /// Events left in the database since the spill began, for the log.
+        var leftInStore = 0
+    }
+
+    /// How long a paced worker waits before it looks at the load again.
+    private static let pacingRecheckSeconds = 0.002
+
+    /// Taken events not finished yet, over all roots, at which `take` waits.
+    private let maxInFlight: Int
+    private let logger: Logger
+    // Guarded by `condition`.
+    private var pacing: ExecutionPacing
 
     private let condition = NSCondition()
     // Guarded by `condition`.
@@ -16,33 +63,129 @@ final class EngineQueue: @unchecked Sendable {
     private var stopping = false
     private var inFlight = 0
 
-    /// Queues events; returns how many were new.
+    /// Queues events; returns how many were new. With `mayLeaveInStore`, the events are PENDING
+    /// in the database and may stay there while the queue is spilled; without it (due SCHEDULED
+    /// events, whose stored status is not PENDING) they always join the queue.
     @discardableResult
-    func enqueue(_ events: [Event]) -> Int {
+    func enqueue(_ events: [Event], mayLeaveInStore: Bool = true) -> Int {
         condition.lock()
         defer { condition.unlock() }
         var added = 0
-        for event in events where roots.enqueue(event) {
-            added += 1
+        for event in events {
+            if mayLeaveInStore && !spill.isSpilled && roots.queuedCount >= memoryLimit {
+                spill.isSpilled = true
+                spill.cursor = nil
+                spill.leftInStore = 0
+                logger.info("the queue is full: accepted events stay PENDING in the database and are reloaded in order", [
+                    ("queued", String(roots.queuedCount)), ("memoryLimit", String(memoryLimit)),
+                ])
+            }
+            if mayLeaveInStore && spill.isSpilled {
+                if spill.isReloading { spill.acceptedDuringReload.append(event) }
+                spill.leftInStore += 1
+                continue
+            }
+            if roots.enqueue(event) { added += 1 }
         }
         // One waiting worker per new event is enough; waking all of them costs context switches.
-        for _ in 0..<min(added, 8) {
+        // Paced workers look again by themselves, so waking them would only cost a switch.
+        for _ in 0..<(pacing.isPacing ? 0 : min(added, 8)) {
             condition.signal()
         }
         return added
     }
 
-    /// Waits for the next event of a ready root; returns nil once the engine is stopping.
+    /// Leaves every PENDING event in the database, for the workers to reload in commit order:
+    /// how the engine starts, so a long backlog is never read into memory at once.
+    func startSpilled() {
+        condition.lock()
+        spill.isSpilled = true
+        spill.cursor = nil
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits for the next event of a ready root, for fewer than `maxInFlight` events in flight
+    /// and for the pacing to allow an execution; returns nil once the engine is stopping.
     func take() -> TakenEvent? {
         condition.lock()
         defer { condition.unlock() }
         while true {
             if stopping { return nil }
-            if let taken = roots.take() {
-                inFlight += 1
-                return taken
+            if spill.isSpilled && !spill.isReloading && roots.queuedCount <= memoryLimit / 2 {
+                reloadSpilledEvents()
+                continue
             }
-            condition.wait()
+            guard inFlight < maxInFlight, roots.hasReady else {
+                condition.wait()
+                continue
+            }
+            let wasCatchingUp = pacing.isCatchingUp
+            let decision = pacing.decide(queued: roots.queuedCount + spill.leftInStore)
+            if pacing.isCatchingUp != wasCatchingUp {
+                logPacingChange()
+            }
+            guard decision == .run else {
+                _ = condition.wait(until: Date(timeIntervalSinceNow: EngineQueue.pacingRecheckSeconds))
+                continue
+            }
+            guard let taken = roots.take() else {
+                pacing.refund()
+                condition.wait()
+                continue
+            }
+            inFlight += 1
+            return taken
+        }
+    }
+
+    /// Reads the next spilled events, with the lock released while it reads; call it with the
+    /// lock held. When the read reaches the last PENDING event, the spill ends: events accepted
+    /// during the read join the queue after the ones read, and later ones join it directly.
+    private func reloadSpilledEvents() {
+        spill.isReloading = true
+        let cursor = spill.cursor
+        let limit = min(memoryLimit - roots.queuedCount, EngineQueue.reloadChunk)
+        condition.unlock()
+        let result = Result { try reload(cursor, limit) }
+        condition.lock()
+        defer {
+            spill.isReloading = false
+            spill.acceptedDuringReload = []
+            spill.finishedDuringReload = []
+            condition.broadcast()
+        }
+
+        switch result {
+        case .success(let found):
+            for (_, event) in found where !spill.finishedDuringReload.contains(event.id) {
+                roots.enqueue(event)
+            }
+            if let last = found.last { spill.cursor = last.rowid }
+            spill.leftInStore = max(spill.leftInStore - found.count, 0)
+            guard found.count < limit else { return }
+            for event in spill.acceptedDuringReload where !spill.finishedDuringReload.contains(event.id) {
+                roots.enqueue(event)
+            }
+            spill.isSpilled = false
+            logger.info("every event left in the database is queued again", [
+                ("leftInStore", String(spill.leftInStore)), ("queued", String(roots.queuedCount)),
+            ])
+        case .failure(let error):
+            logger.error("cannot reload the PENDING events left in the database; retrying in 1 s", [("error", "\(error)")])
+            _ = condition.wait(until: Date(timeIntervalSinceNow: 1))
+        }
+    }
+
+    private func logPacingChange() {
+        if pacing.isCatchingUp {
+            logger.info("the queue passed its backlog limit: executions are not paced until it is under half of it", [
+                ("queued", String(roots.queuedCount)), ("backlogLimit", String(pacing.backlogLimit)),
+            ])
+        } else {
+            logger.info("the queue is under half its backlog limit: executions are paced again while requests press", [
+                ("queued", String(roots.queuedCount)), ("backlogLimit", String(pacing.backlogLimit)),
+            ])
         }
     }
 
@@ -67,6 +210,7 @@ final class EngineQueue: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         roots.finish(event, root: root)
+        if spill.isReloading { spill.finishedDuringReload.insert(event.id) }
         inFlight -= 1
         wakeAfterSettling()
         return waiters.removeValue(forKey: event.id) ?? []
@@ -137,9 +281,18 @@ final class EngineQueue: @unchecked Sendable {
         condition.unlock()
     }
 
-    var counts: (queued: Int, running: Int) {
+    /// Events queued in memory, events left PENDING in the database since the last spill
+    /// began (an estimate, not counting events put there before the start), and events running.
+    var counts: (queued: Int, leftInStore: Int, running: Int) {
         condition.lock()
         defer { condition.unlock() }
-        return (roots.queuedCount, inFlight)
+        return (roots.queuedCount, spill.isSpilled ? spill.leftInStore : 0, inFlight)
+    }
+
+    /// Whether the last decision paced an execution, for metrics.
+    var isPacing: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return pacing.isPacing
     }
 }

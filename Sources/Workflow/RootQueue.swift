@@ -75,6 +75,11 @@ struct RootQueue {
         self.maxUncommitted = maxUncommitted
     }
 
+    /// Whether the event with `id` is queued or in flight.
+    func isKnown(_ id: String) -> Bool {
+        known.contains(id)
+    }
+
     /// Appends `event` to its root's queue. Returns false when the event is queued or in flight already.
     @discardableResult
     mutating func enqueue(_ event: Event) -> Bool {

@@ -49,7 +49,16 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
         self.configuration = configuration
         self.executor = WorkflowExecutor(catalog: catalog, limits: configuration.limits)
         self.logger = logger
-        self.queue = EngineQueue(maxUncommittedPerRoot: configuration.maxUncommittedPerRoot)
+        let writer = store.writer
+        let pacing = ExecutionPacing(isEnabled: configuration.executionPacing, share: configuration.executionShareUnderLoad,
+                                     busyThreshold: configuration.busyRequestThreshold,
+                                     backlogLimit: configuration.deferredBacklogLimit,
+                                     load: { (writer.waitingRequests, writer.completedRequests) })
+        self.queue = EngineQueue(maxUncommittedPerRoot: configuration.maxUncommittedPerRoot,
+                                 maxInFlight: configuration.maxUncommitted, memoryLimit: configuration.queueMemoryLimit,
+                                 pacing: pacing, reload: { [store] cursor, limit in
+                                     try store.read { try EventRecords.pendingOrchestrationEvents(after: cursor, limit: limit, on: $0) }
+                                 }, logger: logger)
         self.webhooks = WebhookDispatcher(store: store, configuration: configuration.webhooks, logger: logger)
         var executed: [String: Counter] = [:]
         for status in [EventStatus.complete, EventStatus.failed, EventStatus.noMatch] {
@@ -58,7 +67,7 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
         }
         self.executed = executed
         let queue = self.queue
-        self.scheduler = EventScheduler(due: { events in queue.enqueue(events) })
+        self.scheduler = EventScheduler(due: { events in queue.enqueue(events, mayLeaveInStore: false) })
 
         MetricsRegistry.shared.gauge("workflow_queue_depth", help: "ORCHESTRATION events queued and not yet executing") { [queue] in
             Double(queue.counts.queued)
@@ -77,11 +86,11 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
         }
         guard shouldStart else { return }
 
-        let pending: [Event]
+        let pending: Int
         let scheduled: [Event]
         do {
             (pending, scheduled) = try store.read { connection in
-                (try EventRecords.events(withStatus: EventStatus.pending, on: connection),
+                (try EventRecords.countPendingOrchestrationEvents(on: connection),
                  try EventRecords.events(withStatus: EventStatus.scheduled, on: connection))
             }
         } catch {
@@ -89,7 +98,8 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
             lifecycle.withLock { $0 = .stopped }
             throw error
         }
-        let reloaded = queue.enqueue(pending.filter { $0.type == EventType.orchestration })
+        // The workers read the PENDING events in commit order, a part at a time.
+        queue.startSpilled()
         scheduler.schedule(scheduled.filter { $0.type == EventType.orchestration })
 
         for index in 0..<max(configuration.workerCount, 1) {
@@ -105,7 +115,7 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
         webhooks.start()
         logger.info("workflow engine started", [
             ("workers", String(configuration.workerCount)), ("workflows", catalog.workflows.map(\.name).joined(separator: ",")),
-            ("reloadedPending", String(reloaded)), ("scheduled", String(scheduled.count)),
+            ("pendingToReload", String(pending)), ("scheduled", String(scheduled.count)),
         ])
     }
 
@@ -283,7 +293,9 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
     private func commit(_ outcome: ExecutionOutcome, root: RootKey, generation: Int?) {
         let queue = self.queue
         let encodedEvents = Result { () throws(EventRecordError) in try ExecutionWriter.encodeEvents(of: outcome) }
-        store.writer.submit({ connection in
+        // No request waits for this write, so it does not count as one in the writer's load,
+        // which paces the executions (see `ExecutionPacing`).
+        store.writer.submit(priority: .background, { connection in
             if let generation, !queue.isCurrent(root, generation: generation) {
                 throw StaleExecution()
             }

@@ -7,6 +7,24 @@ public struct WorkflowEngineConfiguration: Sendable {
     /// committed. They commit in order, so a busy root (an inventory feed of one catalogue)
     /// does not wait for one commit per event.
     public var maxUncommittedPerRoot: Int = 64
+    /// The maximum number of events executing or waiting for their commit, over all roots.
+    /// Workers wait when it is reached, so executions cannot pile up in the writer's queue.
+    public var maxUncommitted: Int = 1024
+    /// Whether executions are paced while requests press (see `ExecutionPacing`); when false,
+    /// an event executes as soon as a worker is free.
+    public var executionPacing = true
+    /// Executions started per committed request while requests press (see `ExecutionPacing`):
+    /// a burst of requests is accepted first, and its events execute as the burst ends.
+    /// Raised to `ExecutionPacing.minimumShare` when lower.
+    public var executionShareUnderLoad: Double = 0.01
+    /// Requests waiting for a database commit from which they press, and executions are paced.
+    public var busyRequestThreshold: Int = 16
+    /// Queued events (in memory and left in the database) past which executions are not paced
+    /// any more, until the backlog is back under half of it. It bounds the delay a burst can cost.
+    public var deferredBacklogLimit: Int = 500_000
+    /// Events held in the memory queue; past it, accepted events wait PENDING in the database
+    /// and are reloaded in commit order (see `EngineQueue`). About 1 KiB of memory each.
+    public var queueMemoryLimit: Int = 10_000
     /// How long `POST /event/sync` waits for its event to be processed, in milliseconds.
     public var syncTimeoutMilliseconds: Int = 10_000
     public var webhooks = WebhookConfiguration()

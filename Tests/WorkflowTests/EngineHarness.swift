@@ -95,6 +95,40 @@ final class EngineHarness: @unchecked Sendable {
     }
 }
 
+extension EngineHarness {
+    /// Stores `threads * perThread` events from `threads` threads at once, each announced after
+    /// its own commit as `POST /event/async` does, and returns them in commit order.
+    func postConcurrently(threads: Int, perThread: Int, _ make: @Sendable (Int, Int) -> Event) -> [Event] {
+        let accepted = AcceptedLog()
+        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            for index in 0..<perThread {
+                let event = make(thread, index)
+                store.writer.submit({ connection in try EventRecords.insert(event, on: connection) }) { result in
+                    if case .success = result {
+                        accepted.append(event)
+                        self.engine.eventsAccepted([event])
+                    }
+                }
+            }
+        }
+        return accepted.waitForCount(threads * perThread)
+    }
+
+    /// The ids of the events that made a snapshot audit of an entity of `entityType`, per entity
+    /// ref, in execution order (snapshot ids are UUIDv7, made as the executions run).
+    func snapshotOrder(entityType: String) throws -> [String: [String]] {
+        let snapshots = try store.read { connection in
+            try EventRecords.list(EventQuery(category: AuditCategory.snapshot, eventType: EventType.orchestrationAudit,
+                                             count: 1_000_000), on: connection).results
+        }
+        var order: [String: [String]] = [:]
+        for snapshot in snapshots.sorted(by: { $0.id < $1.id }) where snapshot.context.entityType == entityType {
+            order[snapshot.context.entityRef!, default: []].append(snapshot.context.sourceEvents[0])
+        }
+        return order
+    }
+}
+
 /// Formats the 16 bytes of a stored event id as UUID text.
 enum EventIDText {
     static func text(_ bytes: [UInt8]) -> String {

@@ -195,24 +195,14 @@ import Testing
         let positions = 20
         let perThread = 100
         let threads = 8
-        let accepted = AcceptedLog()
-        DispatchQueue.concurrentPerform(iterations: threads) { thread in
-            for index in 0..<perThread {
-                let position = "SKU-\((thread * 7 + index) % positions)"
-                let delta: Int64 = index % 3 == 0 ? -1 : 1
-                // Each position is the root here, so order is checked per position.
-                let event = WorkflowFixtures.event("InventoryDelta", type: "INVENTORY_POSITION", ref: position,
-                                                   rootType: "INVENTORY_CATALOGUE", rootRef: "CAT-\(position)",
-                                                   attributes: JSONObject([("delta", .integer(delta)), ("reason", "MOVE")]))
-                harness.store.writer.submit({ connection in try EventRecords.insert(event, on: connection) }) { result in
-                    if case .success = result {
-                        accepted.append(event)
-                        harness.engine.eventsAccepted([event])
-                    }
-                }
-            }
+        let events = harness.postConcurrently(threads: threads, perThread: perThread) { thread, index in
+            let position = "SKU-\((thread * 7 + index) % positions)"
+            let delta: Int64 = index % 3 == 0 ? -1 : 1
+            // Each position is the root here, so order is checked per position.
+            return WorkflowFixtures.event("InventoryDelta", type: "INVENTORY_POSITION", ref: position,
+                                          rootType: "INVENTORY_CATALOGUE", rootRef: "CAT-\(position)",
+                                          attributes: JSONObject([("delta", .integer(delta)), ("reason", "MOVE")]))
         }
-        let events = accepted.waitForCount(threads * perThread)
         #expect(events.count == threads * perThread)
         #expect(try harness.waitUntilProcessed(events.map(\.id), seconds: 60))
 
@@ -226,14 +216,7 @@ import Testing
         }
 
         // Snapshot audits are made in execution order (UUIDv7 ids), which must be accepted order per root.
-        let snapshots = try harness.store.read { connection in
-            try EventRecords.list(EventQuery(category: AuditCategory.snapshot, eventType: EventType.orchestrationAudit,
-                                             count: 1_000_000), on: connection).results
-        }
-        var executedOrder: [String: [String]] = [:]
-        for snapshot in snapshots.sorted(by: { $0.id < $1.id }) where snapshot.context.entityType == "INVENTORY_POSITION" {
-            executedOrder[snapshot.context.entityRef!, default: []].append(snapshot.context.sourceEvents[0])
-        }
+        let executedOrder = try harness.snapshotOrder(entityType: "INVENTORY_POSITION")
         var acceptedOrder: [String: [String]] = [:]
         for event in events {
             acceptedOrder[event.context.entityRef!, default: []].append(event.id)

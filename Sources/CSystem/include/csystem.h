@@ -59,4 +59,8 @@ int cs_signal_pipe_install(const int *signals, int count);
 /// from its parent), and then no handler would ever run. Returns 0 or an error number.
 int cs_signal_unblock(const int *signals, int count);
 
+/// Caps the number of glibc malloc arenas at `count` (mallopt(3), M_ARENA_MAX). Returns 1 on
+/// success and 0 on failure, as mallopt does.
+int cs_limit_malloc_arenas(int count);
+
 #endif

@@ -1,0 +1,104 @@
+import Synchronization
+import Testing
+@testable import Workflow
+
+@Suite struct ExecutionPacingTests {
+    /// A load that a test sets by hand.
+    final class FakeLoad: Sendable {
+        let waiting = Atomic<Int>(0)
+        let completed = Atomic<Int>(0)
+
+        func set(waiting: Int, completed: Int? = nil) {
+            self.waiting.store(waiting, ordering: .relaxed)
+            if let completed { self.completed.store(completed, ordering: .relaxed) }
+        }
+
+        var closure: ExecutionPacing.Load {
+            { (self.waiting.load(ordering: .relaxed), self.completed.load(ordering: .relaxed)) }
+        }
+    }
+
+    private func pacing(_ load: FakeLoad, share: Double = 0.1, threshold: Int = 16, backlogLimit: Int = 1000) -> ExecutionPacing {
+        ExecutionPacing(share: share, busyThreshold: threshold, backlogLimit: backlogLimit, load: load.closure)
+    }
+
+    @Test func runsFreelyBelowThreshold() {
+        let load = FakeLoad()
+        var pacing = pacing(load)
+        load.set(waiting: 15)
+        for _ in 0..<100 {
+            #expect(pacing.decide(queued: 10) == .run)
+        }
+        #expect(!pacing.isPacing)
+    }
+
+    @Test func pacedRunsEarnedShareOnly() {
+        let load = FakeLoad()
+        var pacing = pacing(load, share: 0.1)
+        load.set(waiting: 16)
+        #expect(pacing.decide(queued: 10) == .wait)
+        #expect(pacing.isPacing)
+
+        // 50 committed requests earn five executions at a share of 0.1, and no more.
+        load.set(waiting: 40, completed: 50)
+        var runs = 0
+        for _ in 0..<20 where pacing.decide(queued: 10) == .run {
+            runs += 1
+        }
+        #expect(runs == 5)
+    }
+
+    @Test func pacingStopsBelowQuarterThreshold() {
+        let load = FakeLoad()
+        var pacing = pacing(load, threshold: 16)
+        load.set(waiting: 16)
+        #expect(pacing.decide(queued: 1) == .wait)
+        // Between a quarter of the threshold and the threshold, pacing goes on.
+        load.set(waiting: 4)
+        #expect(pacing.decide(queued: 1) == .wait)
+        load.set(waiting: 3)
+        #expect(pacing.decide(queued: 1) == .run)
+        #expect(!pacing.isPacing)
+        // And it starts again only at the threshold.
+        load.set(waiting: 15)
+        #expect(pacing.decide(queued: 1) == .run)
+    }
+
+    @Test func backlogLimitEndsPacingWithHysteresis() {
+        let load = FakeLoad()
+        var pacing = pacing(load, backlogLimit: 1000)
+        load.set(waiting: 64)
+        #expect(pacing.decide(queued: 1000) == .wait)
+        #expect(pacing.decide(queued: 1001) == .run)
+        #expect(pacing.isCatchingUp)
+        #expect(pacing.decide(queued: 600) == .run)
+        #expect(pacing.decide(queued: 500) == .run)
+        #expect(pacing.decide(queued: 499) == .wait)
+        #expect(!pacing.isCatchingUp)
+    }
+
+    @Test func creditIsCappedAndRefunded() {
+        let load = FakeLoad()
+        var pacing = pacing(load, share: 1)
+        load.set(waiting: 64, completed: 10_000)
+        var runs = 0
+        while pacing.decide(queued: 1) == .run {
+            runs += 1
+        }
+        #expect(runs == Int(ExecutionPacing.maximumCredit))
+
+        load.set(waiting: 64, completed: 10_001)
+        #expect(pacing.decide(queued: 1) == .run)
+        pacing.refund()
+        #expect(pacing.decide(queued: 1) == .run)
+        #expect(pacing.decide(queued: 1) == .wait)
+    }
+
+    @Test func tinyShareIsRaisedToMinimum() {
+        let load = FakeLoad()
+        for share in [0, -1, Double.nan, 0.000_001] {
+            let pacing = pacing(load, share: share)
+            #expect(pacing.share == ExecutionPacing.minimumShare)
+        }
+    }
+}
