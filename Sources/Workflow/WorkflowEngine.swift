@@ -69,8 +69,15 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
         let queue = self.queue
         self.scheduler = EventScheduler(due: { events in queue.enqueue(events, mayLeaveInStore: false) })
 
-        MetricsRegistry.shared.gauge("workflow_queue_depth", help: "ORCHESTRATION events queued and not yet executing") { [queue] in
+        MetricsRegistry.shared.gauge("workflow_queue_depth", help: "ORCHESTRATION events queued in memory and not yet executing") { [queue] in
             Double(queue.counts.queued)
+        }
+        MetricsRegistry.shared.gauge("workflow_queue_left_in_store",
+                                     help: "Accepted events left PENDING in the database while the memory queue is full, to be read back in order") { [queue] in
+            Double(queue.counts.leftInStore)
+        }
+        MetricsRegistry.shared.gauge("workflow_executions_paced", help: "1 when the last decision of a worker paced executions because requests press, else 0") { [queue] in
+            queue.isPacing ? 1 : 0
         }
     }
 
@@ -141,7 +148,7 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
             waiter.finish(.timedOut(eventId: ""))
         }
         let counts = queue.counts
-        logger.info("workflow engine stopped", [("leftPending", String(counts.queued))])
+        logger.info("workflow engine stopped", [("leftPending", String(counts.queued + counts.leftInStore))])
     }
 
     // MARK: - Intake
@@ -242,10 +249,11 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
         }
     }
 
-    /// Events queued and executing, for health and metrics.
-    public var queueCounts: (queued: Int, running: Int, scheduled: Int) {
+    /// Events queued in memory, left PENDING in the database by a full queue, executing and
+    /// scheduled, for health and metrics.
+    public var queueCounts: (queued: Int, leftInStore: Int, running: Int, scheduled: Int) {
         let counts = queue.counts
-        return (counts.queued, counts.running, scheduler.count)
+        return (counts.queued, counts.leftInStore, counts.running, scheduler.count)
     }
 
     // MARK: - Workers
