@@ -3,7 +3,7 @@ import CSystem
 /// Caps the number of glibc malloc arenas for the server process.
 ///
 /// glibc gives threads that allocate at the same time arenas of their own, up to eight per
-/// core, and an arena keeps its peak size after its blocks are freed. The workflow workers
+/// core on 64-bit systems, and an arena seldom returns freed memory to the system. The workflow workers
 /// read the queue back from the database in bursts, each on its own thread, so every worker's
 /// arena grows to the size of a burst. With two arenas, the POST benchmark's peak resident
 /// memory went from 150 to 133 MiB at the same request rate (mallopt(3), M_ARENA_MAX).

@@ -105,8 +105,9 @@ final class EngineQueue: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Waits for the next event of a ready root, for fewer than `maxInFlight` events in flight
-    /// and for the pacing to allow an execution; returns nil once the engine is stopping.
+    /// Waits for the next event of a ready root and returns it; returns nil once the engine is
+    /// stopping. It also waits while `maxInFlight` events are in flight, and while the pacing
+    /// does not allow an execution.
     func take() -> TakenEvent? {
         condition.lock()
         defer { condition.unlock() }
