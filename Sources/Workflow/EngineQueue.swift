@@ -42,7 +42,8 @@ final class EngineQueue: @unchecked Sendable {
         /// (the reload's snapshot may still show them PENDING).
         var acceptedDuringReload: [Event] = []
         var finishedDuringReload: Set<String> = []
-        /// Events left in the database since the spill began, for the log.
+        /// Events left in the database since the spill began, or PENDING at start, for the log
+        /// and the pacing's backlog limit.
         var leftInStore = 0
     }
 
@@ -88,8 +89,9 @@ final class EngineQueue: @unchecked Sendable {
             if roots.enqueue(event) { added += 1 }
         }
         // One waiting worker per new event is enough; waking all of them costs context switches.
-        // Paced workers look again by themselves, so waking them would only cost a switch.
-        for _ in 0..<(pacing.isPacing ? 0 : min(added, 8)) {
+        // Paced workers look again by themselves, but only while events are queued: workers
+        // that found the queue empty wait without a time limit, so one of them is woken.
+        for _ in 0..<(pacing.isPacing ? min(added, 1) : min(added, 8)) {
             condition.signal()
         }
         return added
@@ -97,10 +99,12 @@ final class EngineQueue: @unchecked Sendable {
 
     /// Leaves every PENDING event in the database, for the workers to reload in commit order:
     /// how the engine starts, so a long backlog is never read into memory at once.
-    func startSpilled() {
+    /// `leftInStore` is the number of PENDING events, which counts toward the pacing's backlog limit.
+    func startSpilled(leftInStore: Int = 0) {
         condition.lock()
         spill.isSpilled = true
         spill.cursor = nil
+        spill.leftInStore = leftInStore
         condition.broadcast()
         condition.unlock()
     }
@@ -174,7 +178,10 @@ final class EngineQueue: @unchecked Sendable {
             ])
         case .failure(let error):
             logger.error("cannot reload the PENDING events left in the database; retrying in 1 s", [("error", "\(error)")])
-            _ = condition.wait(until: Date(timeIntervalSinceNow: 1))
+            // `beginStopping` may have broadcast while the read ran: a stopping engine must not wait.
+            if !stopping {
+                _ = condition.wait(until: Date(timeIntervalSinceNow: 1))
+            }
         }
     }
 
@@ -283,7 +290,7 @@ final class EngineQueue: @unchecked Sendable {
     }
 
     /// Events queued in memory, events left PENDING in the database since the last spill
-    /// began (an estimate, not counting events put there before the start), and events running.
+    /// began or PENDING at start (an estimate), and events running.
     var counts: (queued: Int, leftInStore: Int, running: Int) {
         condition.lock()
         defer { condition.unlock() }

@@ -106,7 +106,7 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
             throw error
         }
         // The workers read the PENDING events in commit order, a part at a time.
-        queue.startSpilled()
+        queue.startSpilled(leftInStore: pending)
         scheduler.schedule(scheduled.filter { $0.type == EventType.orchestration })
 
         for index in 0..<max(configuration.workerCount, 1) {
