@@ -7,7 +7,9 @@ enum SettingsReference {
     static func helpText() -> String {
         var text = ""
         for setting in ServerSettings.table {
-            text += "  \(setting.flag) \(placeholder(for: setting))\n"
+            // A boolean flag is a switch: its value, when given, follows an equals sign.
+            let separator = if case .boolean = setting.kind { "" } else { " " }
+            text += "  \(setting.flag)\(separator)\(placeholder(for: setting))\n"
             text += "      \(setting.summary)\n"
             var facts: [String] = []
             if let unit = setting.kind.unit { facts.append("Unit: \(unit).") }
@@ -36,7 +38,7 @@ enum SettingsReference {
         case .path: return "PATH"
         case .choice(let words): return words.joined(separator: "|")
         case .integer: return "N"
-        case .boolean: return "[true|false]"
+        case .boolean: return "[=true|false]"
         }
     }
 

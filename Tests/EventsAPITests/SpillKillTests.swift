@@ -36,21 +36,6 @@ import Testing
         var position: String
     }
 
-    private func token(port: Int) throws -> String {
-        let response = try TestHTTPClient(port: port).request(
-            "POST", "/oauth/token?username=demo&password=demo&client_id=demo&client_secret=demo&grant_type=password&scope=api")
-        guard response.status == 200, let token = try response.json()["access_token"]?.stringValue else {
-            throw TestClientError("token request failed: \(response.status) \(response.text)")
-        }
-        return token
-    }
-
-    private func get(_ target: String, port: Int, token: String) throws -> JSONValue {
-        let response = try TestHTTPClient(port: port).request("GET", target, headers: [("Authorization", "Bearer \(token)")])
-        guard response.status == 200 else { throw TestClientError("GET \(target) returned \(response.status): \(response.text)") }
-        return try response.json()
-    }
-
     /// Whether the last spill line in the server's log reports the queue as spilled.
     private static func isSpilled(_ log: String) -> Bool {
         guard let full = log.range(of: "the queue is full", options: .backwards) else { return false }
@@ -82,7 +67,7 @@ import Testing
 
         let first = try ServerProcess(arguments: arguments)
         defer { if first.process.isRunning { kill(first.process.processIdentifier, SIGKILL) } }
-        let firstToken = try token(port: first.port)
+        let firstToken = try RestartChecks.token(port: first.port)
         let port = first.port
         let pid = first.process.processIdentifier
 
@@ -155,12 +140,12 @@ import Testing
         // drains, once some of the backlog ran and some did not.
         let draining = try ServerProcess(arguments: arguments)
         defer { if draining.process.isRunning { kill(draining.process.processIdentifier, SIGKILL) } }
-        let drainingToken = try token(port: draining.port)
+        let drainingToken = try RestartChecks.token(port: draining.port)
         let pendingQuery = "/api/v4.1/event?name=InventoryDelta&eventStatus=PENDING&count=5000"
-        let backlog = try get(pendingQuery, port: draining.port, token: drainingToken)["results"]?.arrayValue?.count ?? 0
+        let backlog = try RestartChecks.get(pendingQuery, port: draining.port, token: drainingToken)["results"]?.arrayValue?.count ?? 0
         let drainDeadline = Date().addingTimeInterval(10)
         while Date() < drainDeadline {
-            let left = try get(pendingQuery, port: draining.port, token: drainingToken)["results"]?.arrayValue?.count ?? 0
+            let left = try RestartChecks.get(pendingQuery, port: draining.port, token: drainingToken)["results"]?.arrayValue?.count ?? 0
             if left < backlog || left == 0 { break }
             usleep(1_000)
         }
@@ -170,7 +155,7 @@ import Testing
 
         let second = try ServerProcess(arguments: arguments)
         defer { _ = try? second.stop() }
-        let token = try token(port: second.port)
+        let token = try RestartChecks.token(port: second.port)
 
         // Retries of the keyed requests whose response the kill cut off: each stored at most once.
         let retryClient = try TestHTTPClient(port: second.port)
@@ -184,44 +169,18 @@ import Testing
         }
 
         // Every acknowledged event is processed after the restart.
-        let deadline = Date().addingTimeInterval(30)
-        for event in acked {
-            var status = ""
-            while Date() < deadline {
-                status = try get("/api/v4.1/event/\(event.id)", port: second.port, token: token)["eventStatus"]?.stringValue ?? ""
-                if status != EventStatus.pending { break }
-                usleep(10_000)
-            }
-            #expect(status == EventStatus.complete, "\(event.id)")
-        }
+        try RestartChecks.expectProcessed(acked.map(\.id), port: second.port, token: token)
 
         // Exactly one execution each: one snapshot audit per stored event, acknowledged or not,
         // and every position has the sum of its stored deltas.
-        let stored = try get("/api/v4.1/event?name=InventoryDelta&eventType=ORCHESTRATION&count=5000", port: second.port, token: token)
-        let events = stored["results"]?.arrayValue ?? []
         #expect(Set(acked.map(\.id)).count == acked.count, "an acknowledged id was returned twice")
+        let events = try RestartChecks.expectEachExecutedOnce(port: second.port, token: token)
         #expect(events.count >= acked.count)
         #expect(events.count <= Self.connectionCount * Self.postsPerConnection)
-        let snapshots = try get("/api/v4.1/event?category=snapshot&count=5000", port: second.port, token: token)
-        var snapshotCount: [String: Int] = [:]
         var executionOrder: [String: [(snapshotId: String, eventId: String)]] = [:]
-        for audit in snapshots["results"]?.arrayValue ?? [] {
-            guard let source = audit["context"]?["sourceEvents"]?.arrayValue?.first?.stringValue,
-                  let ref = audit["context"]?["entityRef"]?.stringValue, let snapshotId = audit["id"]?.stringValue else { continue }
-            snapshotCount[source, default: 0] += 1
-            let root = String(ref.split(separator: "-")[1])
-            executionOrder[root, default: []].append((snapshotId, source))
-        }
-        var expectedOnHand: [String: Int64] = [:]
-        for event in events {
-            let id = event["id"]?.stringValue ?? ""
-            #expect(event["eventStatus"] == "COMPLETE", "\(id)")
-            #expect(snapshotCount[id] == 1, "\(id)")
-            expectedOnHand[event["context"]?["entityRef"]?.stringValue ?? "", default: 0] += 1
-        }
-        for (position, sum) in expectedOnHand {
-            let entity = try get("/api/v4.1/entity/INVENTORY_POSITION/\(position)?retailerId=1", port: second.port, token: token)
-            #expect(entity["attributes"]?["onHand"]?.integerValue == sum, "\(position)")
+        for snapshot in try RestartChecks.snapshots(port: second.port, token: token) {
+            let root = String(snapshot.entityRef.split(separator: "-")[1])
+            executionOrder[root, default: []].append((snapshot.id, snapshot.source))
         }
 
         // Per root, each connection's events executed in the order it sent them, because a
