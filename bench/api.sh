@@ -2,8 +2,10 @@
 # Benchmarks the Events API side by side with the anchors (nginx serving a static event, and a
 # typical Python service), all on 127.0.0.1, and prints requests/s, latency and resident memory:
 #   1. GET /api/v4.1/event/{id} with a valid token, 64 connections: ours, nginx, Python peer
-#   2. POST /api/v4.1/event/async (durable: WAL fsynced before the answer), 64 connections: ours with the
-#      workflow engine running each event, ours with GENERAL events only, Python peer
+#   2. POST /api/v4.1/event/async (durable: WAL fsynced before the answer), 64 connections: ours with
+#      ORCHESTRATION events (executions paced while the requests press, then the time the engine
+#      takes to execute the backlog), ours with GENERAL events only, the Python peer, and ours with
+#      ORCHESTRATION events and executionPacing=false (the engine runs each event as it comes)
 #   3. GET /api/v4.1/event filtered by one order's audits, 16 connections, p99: over 10,000 and
 #      over 1,000,000 stored events
 #   4. peak resident memory (VmHWM) of each server process
@@ -36,9 +38,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts events-server on DATA_DIR and waits until /health answers.
+# Starts events-server on DATA_DIR (with executionPacing PACING, default true) and waits until
+# /health answers.
 start_server() {
-  EVENTS_DATA_DIR="$1" EVENTS_PORT="$port" EVENTS_HOST=127.0.0.1 EVENTS_LOG_LEVEL=warning \
+  EVENTS_EXECUTION_PACING="${2:-true}" EVENTS_DATA_DIR="$1" EVENTS_PORT="$port" EVENTS_HOST=127.0.0.1 EVENTS_LOG_LEVEL=warning \
     EVENTS_ACCESS_LOG_LEVEL=debug "$build/release/events-server" serve --config "$repo/Config" \
     >>"$work/server.log" 2>&1 &
   server_pid=$!
@@ -57,6 +60,22 @@ record_rss() {
   echo "events-server peak RSS so far: $((hwm / 1024)) MiB"
   [ "$hwm" -gt "$peak_rss_kib" ] && peak_rss_kib=$hwm
   return 0
+}
+
+# Waits until the engine has executed every queued event and prints how long that took.
+wait_for_engine() {
+  local started=$SECONDS left
+  for _ in $(seq 1 6000); do
+    # Queued in memory, left in the database, and the age of the oldest PENDING event.
+    left=$(curl -sf "$base/metrics" | awk '$1 ~ /^workflow_(queue_depth|queue_left_in_store|oldest_pending_age_seconds)$/ { n += $2 } END { print n + 0 }')
+    if [ "$left" = "0" ]; then
+      echo "the engine executed the backlog in $((SECONDS - started)) s after the run"
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "the engine did not execute the backlog within 600 s" >&2
+  exit 1
 }
 
 token() {
@@ -99,9 +118,19 @@ run_wrk "Python peer" -t2 -c64 -d"${duration}s" "http://127.0.0.1:18082/api/v4.1
 record_rss
 
 say "2. POST /api/v4.1/event/async, 64 connections, ${duration}s"
-run_wrk "ours (WAL fsynced before each answer, group commit; the engine runs each event)" -t2 -c64 -d"${duration}s" -s "$repo/bench/post-event.lua" "$base"
+run_wrk "ours (WAL fsynced before each answer, group commit; executions paced while requests press)" -t2 -c64 -d"${duration}s" -s "$repo/bench/post-event.lua" "$base"
+record_rss
+wait_for_engine
+record_rss
 run_wrk "ours, GENERAL events (stored, not orchestrated)" -t2 -c64 -d"${duration}s" -s "$repo/bench/post-general-event.lua" "$base"
 run_wrk "Python peer (synchronous=NORMAL, no auth)" -t2 -c64 -d"${duration}s" -s "$repo/bench/post-event.lua" "http://127.0.0.1:18082"
+record_rss
+stop_server
+start_server "$work/data-unpaced" false
+TOKEN=$(token)
+export BENCH_TOKEN=$TOKEN
+run_wrk "ours, executionPacing=false (the engine runs each event during the run)" -t2 -c64 -d"${duration}s" -s "$repo/bench/post-event.lua" "$base"
+wait_for_engine
 record_rss
 stop_server
 "$anchors" stop >/dev/null

@@ -16,6 +16,7 @@
 # Environment: BENCH_SECONDS (wrk duration, default 4), BENCH_FULFILMENTS (orders set up for the
 # throughput run, default 80000: more than wrk can post in BENCH_SECONDS, as every event needs
 # a fulfilment of its own), BENCH_RATES (offered rates, default "1000 250").
+# EVENTS_EXECUTION_PACING=false reaches the server and measures it with executions not paced.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${ENGINE_BENCH_BUILD:-/tmp/events-engine-bench-build}
@@ -78,7 +79,7 @@ rows() {
 now() { date +%s.%N; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo "server: events-server (release), port $port, database $database"
+echo "server: events-server (release), port $port, database $database, executionPacing ${EVENTS_EXECUTION_PACING:-true}"
 
 # 1. Throughput.
 echo "setting up $fulfilments booked orders with a fulfilment awaiting pick..." >&2

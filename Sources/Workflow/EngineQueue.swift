@@ -48,8 +48,10 @@ final class EngineQueue: @unchecked Sendable {
     }
 
     /// How long a paced worker waits before it looks at the load again.
-    private static let pacingRecheckSeconds = 0.002
+    private static let pacingRecheckSeconds = 0.005
 
+    /// Workers waiting in `take` without a time limit (paced workers wait with one).
+    private var idleWorkers = 0
     /// Taken events not finished yet, over all roots, at which `take` waits.
     private let maxInFlight: Int
     private let logger: Logger
@@ -91,7 +93,8 @@ final class EngineQueue: @unchecked Sendable {
         // One waiting worker per new event is enough; waking all of them costs context switches.
         // Paced workers look again by themselves, but only while events are queued: workers
         // that found the queue empty wait without a time limit, so one of them is woken.
-        for _ in 0..<(pacing.isPacing ? min(added, 1) : min(added, 8)) {
+        let wakeUps = pacing.isPacing ? min(added, idleWorkers, 1) : min(added, 8)
+        for _ in 0..<wakeUps {
             condition.signal()
         }
         return added
@@ -122,7 +125,9 @@ final class EngineQueue: @unchecked Sendable {
                 continue
             }
             guard inFlight < maxInFlight, roots.hasReady else {
+                idleWorkers += 1
                 condition.wait()
+                idleWorkers -= 1
                 continue
             }
             let wasCatchingUp = pacing.isCatchingUp
@@ -136,7 +141,9 @@ final class EngineQueue: @unchecked Sendable {
             }
             guard let taken = roots.take() else {
                 pacing.refund()
+                idleWorkers += 1
                 condition.wait()
+                idleWorkers -= 1
                 continue
             }
             inFlight += 1
