@@ -120,8 +120,11 @@ PY
 measure_latency() {
   local rate=$1 prefix=$2
   local latency_events=$((rate * 10))
+  local before_setup
+  before_setup=$(executed)
   python3 "$repo/bench/engine_load.py" setup "$port" "$token" "$prefix" "$latency_events" 16 >/dev/null
-  wait_executed $(( $(executed) ))
+  # The setup posts two events per order; with pacing they may still be queued when it returns.
+  wait_executed $((before_setup + 2 * latency_events))
   sleep 1
   curl -sf "$base/metrics" | grep '^workflow_queue_latency_seconds_bucket' >"$work/latency-before"
   local before_executed paced

@@ -7,6 +7,15 @@ import Testing
     final class FakeLoad: Sendable {
         let waiting = Atomic<Int>(0)
         let completed = Atomic<Int>(0)
+        let nanoseconds = Atomic<UInt64>(1_000_000_000)
+
+        func advance(milliseconds: UInt64) {
+            nanoseconds.add(milliseconds * 1_000_000, ordering: .relaxed)
+        }
+
+        var clock: ExecutionPacing.Clock {
+            { self.nanoseconds.load(ordering: .relaxed) }
+        }
 
         func set(waiting: Int, completed: Int? = nil) {
             self.waiting.store(waiting, ordering: .relaxed)
@@ -19,7 +28,7 @@ import Testing
     }
 
     private func pacing(_ load: FakeLoad, share: Double = 0.1, threshold: Int = 16, backlogLimit: Int = 1000) -> ExecutionPacing {
-        ExecutionPacing(share: share, busyThreshold: threshold, backlogLimit: backlogLimit, load: load.closure)
+        ExecutionPacing(share: share, busyThreshold: threshold, backlogLimit: backlogLimit, load: load.closure, clock: load.clock)
     }
 
     @Test func runsFreelyBelowThreshold() {
@@ -62,6 +71,38 @@ import Testing
         // And it starts again only at the threshold.
         load.set(waiting: 15)
         #expect(pacing.decide(queued: 1) == .run)
+    }
+
+    @Test func floodHoldsPacingThroughDips() {
+        let load = FakeLoad()
+        var pacing = pacing(load, share: 0.001, threshold: 16)
+        load.set(waiting: 64, completed: 0)
+        #expect(pacing.decide(queued: 1) == .wait)
+        // 1,000 requests in 50 ms: 20,000 per second.
+        load.advance(milliseconds: 50)
+        load.set(waiting: 64, completed: 1_000)
+        #expect(pacing.decide(queued: 1) == .run)
+        #expect(pacing.decide(queued: 1) == .wait)
+
+        // A dip below a quarter of the threshold does not end pacing before 50 ms.
+        load.set(waiting: 2)
+        load.advance(milliseconds: 49)
+        #expect(pacing.decide(queued: 1) == .wait)
+        load.advance(milliseconds: 1)
+        #expect(pacing.decide(queued: 1) == .run)
+        #expect(!pacing.isPacing)
+    }
+
+    @Test func moderateRateEndsPacingAtOnce() {
+        let load = FakeLoad()
+        var pacing = pacing(load, share: 0.001, threshold: 16)
+        load.set(waiting: 16, completed: 0)
+        #expect(pacing.decide(queued: 1) == .wait)
+        // 50 requests in 50 ms: 1,000 per second, a rate the engine keeps up with.
+        load.advance(milliseconds: 50)
+        load.set(waiting: 2, completed: 50)
+        #expect(pacing.decide(queued: 1) == .run)
+        #expect(!pacing.isPacing)
     }
 
     @Test func backlogLimitEndsPacingWithHysteresis() {
