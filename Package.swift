@@ -36,7 +36,7 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "CSystem", "JSON", "Telemetry"]),
-        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "JSON", "Telemetry"]),
+        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CSQLite", "JSON", "Telemetry"]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "EventStore", "JSON", "Telemetry", "TestSupport"]),
         .testTarget(name: "EventsAPITests", dependencies: ["EventsAPI", "HTTP", "EventStore", "Workflow", "JSON", "Telemetry", "TestSupport"]),
     ],

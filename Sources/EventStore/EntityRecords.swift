@@ -43,11 +43,13 @@ public enum EntityRecords {
     }
 
     /// Inserts a new entity (its `version` must be 0); stores it with version 1.
+    /// `attributes` is `encodeAttributes(of: entity)`, made beforehand off the writer thread.
+    /// When it is nil, the attributes are encoded here.
     /// Throws an `SQLiteError` with `isConstraint` when the key exists already.
-    public static func insert(_ entity: Entity, on connection: SQLiteConnection) throws {
+    public static func insert(_ entity: Entity, attributes: [UInt8]? = nil, on connection: SQLiteConnection) throws {
         try connection.run("INSERT INTO entities (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)", [
             .text(entity.retailerId), .text(entity.type), .text(entity.ref), .text(entity.id), optional(entity.subtype),
-            .text(entity.status), .blob(JSONWriter.encode(.object(entity.attributes))), .text(entity.rootType),
+            .text(entity.status), .blob(attributes ?? encodeAttributes(of: entity)), .text(entity.rootType),
             .text(entity.rootRef), optional(entity.rootId), optional(entity.workflowName), optional(entity.workflowVersion),
             .integer(entity.createdOn), .integer(entity.updatedOn),
         ])
@@ -55,19 +57,25 @@ public enum EntityRecords {
 
     /// Updates an entity read at `entity.version`. Throws `EntityVersionConflict` when another
     /// write changed it since, so that no change is overwritten unnoticed.
-    public static func update(_ entity: Entity, on connection: SQLiteConnection) throws {
+    /// `attributes` is as for `insert`.
+    public static func update(_ entity: Entity, attributes: [UInt8]? = nil, on connection: SQLiteConnection) throws {
         try connection.run("""
             UPDATE entities SET entity_subtype = ?, status = ?, attributes = ?, root_entity_id = ?, workflow_name = ?,
                 workflow_version = ?, updated_on = ?, version = version + 1
             WHERE retailer_id = ? AND entity_type = ? AND entity_ref = ? AND version = ?
             """, [
-            optional(entity.subtype), .text(entity.status), .blob(JSONWriter.encode(.object(entity.attributes))),
+            optional(entity.subtype), .text(entity.status), .blob(attributes ?? encodeAttributes(of: entity)),
             optional(entity.rootId), optional(entity.workflowName), optional(entity.workflowVersion), .integer(entity.updatedOn),
             .text(entity.retailerId), .text(entity.type), .text(entity.ref), .integer(entity.version),
         ])
         guard connection.changes == 1 else {
             throw EntityVersionConflict(key: entity.key, expectedVersion: entity.version)
         }
+    }
+
+    /// Encodes the entity's attributes as the JSON object that is stored.
+    public static func encodeAttributes(of entity: Entity) -> [UInt8] {
+        JSONWriter.encode(.object(entity.attributes))
     }
 
     private static func decode(_ row: SQLiteStatement) throws -> Entity {

@@ -85,9 +85,6 @@ public final class EventStore: Sendable {
         checkpointer.attach(to: connection)
         writerConnection = connection
         writer = DatabaseWriter(connection: connection, syncer: syncer, configuration: configuration.writer, logger: logger)
-        MetricsRegistry.shared.gauge("sqlite_memory_used_bytes", help: "Heap memory held by SQLite in this process (sqlite3_memory_used)") {
-            Double(sqlite3_memory_used())
-        }
         logger.info("database opened", [("path", path), ("schemaVersion", String(Migrations.all.count))])
     }
 

@@ -24,6 +24,10 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
 // SQLITE_TRANSIENT tells SQLite to copy bound text and blobs before bind returns.
 private let transientDestructor = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
+/// The SQLite library's configuration, applied once before the first connection opens: memory
+/// statistics off, so allocations take no process-wide mutex. `sqlite3_memory_used()` then reports 0.
+private let sqliteLibraryConfigured: Int32 = csqlite_disable_memory_statistics()
+
 /// One SQLite connection, opened in multi-thread mode (SQLITE_OPEN_NOMUTEX): it must be used
 /// by one thread at a time, which its owner guarantees. Prepared statements are cached by SQL
 /// text and reused (https://sqlite.org/c3ref/prepare.html).
@@ -35,6 +39,7 @@ public final class SQLiteConnection: @unchecked Sendable {
     /// Opens (and with `create`, creates) the database at `path`.
     public init(path: String, readOnly: Bool = false, create: Bool = true) throws(SQLiteError) {
         self.path = path
+        _ = sqliteLibraryConfigured
         var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI
         flags |= readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
         if create && !readOnly { flags |= SQLITE_OPEN_CREATE }

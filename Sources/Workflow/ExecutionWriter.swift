@@ -9,30 +9,39 @@ enum ExecutionWriter {
         var description: String { "event \(eventId) was processed already" }
     }
 
-    /// Encodes the events of `outcome` for `write`. Call it on the worker thread, so the writer
-    /// thread, which every execution shares, does not spend its time on JSON encoding.
-    static func encodeEvents(of outcome: ExecutionOutcome) throws(EventRecordError) -> [EncodedEvent] {
-        var encoded: [EncodedEvent] = []
-        encoded.reserveCapacity(outcome.events.count)
-        for event in outcome.events {
-            encoded.append(try EncodedEvent(event))
-        }
-        return encoded
+    /// The rows of an outcome, encoded for `write`.
+    struct EncodedRows: Sendable {
+        /// One per event of the outcome, in its order.
+        var events: [EncodedEvent]
+        /// The attributes of each entity write, in the order of `entityWrites`.
+        var entityAttributes: [[UInt8]]
     }
 
-    /// Stores `outcome`, whose events `events` encodes. Returns the ids the outbox gave its webhooks.
-    static func write(_ outcome: ExecutionOutcome, events: [EncodedEvent], on connection: SQLiteConnection) throws -> [Int64] {
+    /// Encodes the events and entity attributes of `outcome` for `write`. Call it on the worker
+    /// thread, so the writer thread, which every execution shares, spends no time on JSON.
+    static func encode(_ outcome: ExecutionOutcome) throws(EventRecordError) -> EncodedRows {
+        var events: [EncodedEvent] = []
+        events.reserveCapacity(outcome.events.count)
+        for event in outcome.events {
+            events.append(try EncodedEvent(event))
+        }
+        let entityAttributes = outcome.entityWrites.map { EntityRecords.encodeAttributes(of: $0.entity) }
+        return EncodedRows(events: events, entityAttributes: entityAttributes)
+    }
+
+    /// Stores `outcome` from its encoded `rows` and returns the outbox ids of its webhooks.
+    static func write(_ outcome: ExecutionOutcome, rows: EncodedRows, on connection: SQLiteConnection) throws -> [Int64] {
         guard try EventRecords.finishExecution(id: outcome.event.id, status: outcome.status, on: connection) else {
             throw AlreadyProcessed(eventId: outcome.event.id)
         }
-        for write in outcome.entityWrites {
+        for (write, attributes) in zip(outcome.entityWrites, rows.entityAttributes) {
             if write.isNew {
-                try EntityRecords.insert(write.entity, on: connection)
+                try EntityRecords.insert(write.entity, attributes: attributes, on: connection)
             } else {
-                try EntityRecords.update(write.entity, on: connection)
+                try EntityRecords.update(write.entity, attributes: attributes, on: connection)
             }
         }
-        for event in events {
+        for event in rows.events {
             try EventRecords.insert(event, on: connection)
         }
         var webhookIds: [Int64] = []

@@ -300,7 +300,7 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
     /// stays PENDING and runs again after the next start.
     private func commit(_ outcome: ExecutionOutcome, root: RootKey, generation: Int?) {
         let queue = self.queue
-        let encodedEvents = Result { () throws(EventRecordError) in try ExecutionWriter.encodeEvents(of: outcome) }
+        let encodedRows = Result { () throws(EventRecordError) in try ExecutionWriter.encode(outcome) }
         // No request waits for this write, so it does not count as one in the writer's load,
         // which paces the executions (see `ExecutionPacing`).
         store.writer.submit(priority: .background, { connection in
@@ -308,7 +308,7 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
                 throw StaleExecution()
             }
             do {
-                return try ExecutionWriter.write(outcome, events: encodedEvents.get(), on: connection)
+                return try ExecutionWriter.write(outcome, rows: encodedRows.get(), on: connection)
             } catch {
                 queue.invalidate(root)
                 throw error
