@@ -101,6 +101,7 @@ public final class DatabaseWriter: Sendable {
     private let writerThread = Atomic<UInt>(0)
     private let normalItemsInFlight = Atomic<Int>(0)
     private let normalItemsCompleted = Atomic<Int>(0)
+    private let idleNanoseconds = Atomic<UInt64>(0)
 
     private let groupSizes = MetricsRegistry.shared.histogram(
         "db_write_group_size", help: "Work items committed together in one transaction",
@@ -139,6 +140,12 @@ public final class DatabaseWriter: Sendable {
     /// Normal items whose completion ran, since the writer started (committed or failed).
     public var completedRequests: Int {
         normalItemsCompleted.load(ordering: .relaxed)
+    }
+
+    /// Nanoseconds the writer thread has waited for work since it started. The rest of its
+    /// time went to transactions and checkpoints. Read without a lock.
+    public var idleNanosecondsTotal: UInt64 {
+        idleNanoseconds.load(ordering: .relaxed)
     }
 
     /// Queues `work` for the next group transaction. `completion` runs on the writer thread, or
@@ -248,14 +255,18 @@ public final class DatabaseWriter: Sendable {
             guard let batch else { break }
 
             if batch.isEmpty {
+                let idleSince = TimeFormat.monotonicNanoseconds()
                 if hasUncheckpointedWrites {
                     let timeout = DispatchTime.now() + .milliseconds(configuration.idleCheckpointDelay)
-                    if wakeUp.wait(timeout: timeout) == .timedOut {
+                    let result = wakeUp.wait(timeout: timeout)
+                    idleNanoseconds.add(TimeFormat.monotonicNanoseconds() - idleSince, ordering: .relaxed)
+                    if result == .timedOut {
                         checkpointWhenIdle()
                         hasUncheckpointedWrites = false
                     }
                 } else {
                     wakeUp.wait()
+                    idleNanoseconds.add(TimeFormat.monotonicNanoseconds() - idleSince, ordering: .relaxed)
                 }
                 continue
             }

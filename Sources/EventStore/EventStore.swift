@@ -85,6 +85,10 @@ public final class EventStore: Sendable {
         checkpointer.attach(to: connection)
         writerConnection = connection
         writer = DatabaseWriter(connection: connection, syncer: syncer, configuration: configuration.writer, logger: logger)
+        let writer = self.writer
+        MetricsRegistry.shared.gauge("db_writer_idle_seconds", help: "Seconds the writer thread has waited for work since the start: the rest is its busy time") {
+            Double(writer.idleNanosecondsTotal) / 1e9
+        }
         logger.info("database opened", [("path", path), ("schemaVersion", String(Migrations.all.count))])
     }
 

@@ -144,6 +144,7 @@ final class ServerRuntime {
         configuration.executionPacing = settings.executionPacing
         configuration.executionShareUnderLoad = Double(settings.pacedExecutionShare) / 1000
         configuration.deferredBacklogLimit = settings.pacingBacklogLimit
+        configuration.pacingMinimumRequestRate = settings.pacingMinimumRate
         configuration.queueMemoryLimit = settings.queueMemoryLimit
         return configuration
     }

@@ -38,6 +38,7 @@ struct ServerSettings: Sendable {
     var executionPacing = EngineDefaults.value.executionPacing
     var pacedExecutionShare = Int((EngineDefaults.value.executionShareUnderLoad * 1000).rounded())
     var pacingBacklogLimit = EngineDefaults.value.deferredBacklogLimit
+    var pacingMinimumRate = EngineDefaults.value.pacingMinimumRequestRate
     var queueMemoryLimit = EngineDefaults.value.queueMemoryLimit
 
     // Credentials.
@@ -145,6 +146,9 @@ struct ServerSettings: Sendable {
         Setting(key: "pacingBacklogLimit", kind: .integer(1000...1_000_000_000, unit: "events"),
                 summary: "Queued events past which executions are not paced until the backlog is under half of it; it bounds the delay a burst can cost.",
                 apply: { $0.pacingBacklogLimit = $1.integerValue }, read: { .integer($0.pacingBacklogLimit) }),
+        Setting(key: "pacingMinimumRate", kind: .integer(0...10_000_000, unit: "requests/s"),
+                summary: "Committed requests per second under which executions are never paced, however many requests wait, so a steady load the engine keeps up with is executed as it comes. 0 paces at any rate.",
+                apply: { $0.pacingMinimumRate = $1.integerValue }, read: { .integer($0.pacingMinimumRate) }),
         Setting(key: "queueMemoryLimit", kind: .integer(100...10_000_000, unit: "events"),
                 summary: "Events the workflow queue holds in memory (about 1 KiB each); past it, accepted events wait PENDING in the database and are read back in order.",
                 apply: { $0.queueMemoryLimit = $1.integerValue }, read: { .integer($0.queueMemoryLimit) }),

@@ -15,6 +15,9 @@ import Telemetry
 /// a rate of at least `share` times the rate of requests, and they run freely once requests
 /// stop pressing. Past `backlogLimit` queued events, executions run freely until the queue is
 /// back under half of it: a burst costs at most that many events of delay and of queue memory.
+/// Under `minimumRequestRate` committed requests per second, executions are never paced. On a
+/// slow disk or CPU, a steady load that the engine keeps up with can still keep many requests
+/// waiting, and pacing it would put the engine further behind for as long as the load lasts.
 ///
 /// A plain value: `EngineQueue` guards it with its lock.
 struct ExecutionPacing {
@@ -45,6 +48,8 @@ struct ExecutionPacing {
     let share: Double
     let busyThreshold: Int
     let backlogLimit: Int
+    /// Committed requests per second under which executions are not paced. With 0, any rate may be paced.
+    let minimumRequestRate: Double
     private let load: Load
 
     /// True from the moment the queue passed `backlogLimit` until it is under half of it.
@@ -61,13 +66,14 @@ struct ExecutionPacing {
     private var windowStart: UInt64
     private var windowCompleted: Int
 
-    init(isEnabled: Bool = true, share: Double, busyThreshold: Int, backlogLimit: Int, load: @escaping Load,
-         clock: @escaping Clock = { TimeFormat.monotonicNanoseconds() }) {
+    init(isEnabled: Bool = true, share: Double, busyThreshold: Int, backlogLimit: Int, minimumRequestRate: Double = 0,
+         load: @escaping Load, clock: @escaping Clock = { TimeFormat.monotonicNanoseconds() }) {
         self.isEnabled = isEnabled
         self.clock = clock
         self.share = share >= ExecutionPacing.minimumShare ? share : ExecutionPacing.minimumShare
         self.busyThreshold = max(busyThreshold, 1)
         self.backlogLimit = max(backlogLimit, 1)
+        self.minimumRequestRate = max(minimumRequestRate, 0)
         self.load = load
         lastCompleted = load().completed
         windowStart = clock()
@@ -96,7 +102,9 @@ struct ExecutionPacing {
         }
 
         let pressing: Bool
-        if waiting >= (isPacing ? max(busyThreshold / 4, 1) : busyThreshold) {
+        if requestRate < minimumRequestRate {
+            pressing = false
+        } else if waiting >= (isPacing ? max(busyThreshold / 4, 1) : busyThreshold) {
             lastPressed = now
             pressing = true
         } else {

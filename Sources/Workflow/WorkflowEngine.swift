@@ -53,6 +53,7 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
         let pacing = ExecutionPacing(isEnabled: configuration.executionPacing, share: configuration.executionShareUnderLoad,
                                      busyThreshold: configuration.busyRequestThreshold,
                                      backlogLimit: configuration.deferredBacklogLimit,
+                                     minimumRequestRate: Double(configuration.pacingMinimumRequestRate),
                                      load: { (writer.waitingRequests, writer.completedRequests) })
         self.queue = EngineQueue(maxUncommittedPerRoot: configuration.maxUncommittedPerRoot,
                                  maxInFlight: configuration.maxUncommitted, memoryLimit: configuration.queueMemoryLimit,

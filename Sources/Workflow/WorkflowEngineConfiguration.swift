@@ -19,6 +19,9 @@ public struct WorkflowEngineConfiguration: Sendable {
     public var executionShareUnderLoad: Double = 0.01
     /// Requests waiting for a database commit from which they press, and executions are paced.
     public var busyRequestThreshold: Int = 16
+    /// Committed requests per second under which executions are never paced, however many
+    /// requests wait (see `ExecutionPacing`). With 0, any rate may be paced.
+    public var pacingMinimumRequestRate: Int = 5_000
     /// Queued events (in memory and left in the database) past which executions are not paced
     /// any more, until the backlog is back under half of it. It bounds the delay a burst can cost.
     public var deferredBacklogLimit: Int = 500_000

@@ -27,8 +27,10 @@ import Testing
         }
     }
 
-    private func pacing(_ load: FakeLoad, share: Double = 0.1, threshold: Int = 16, backlogLimit: Int = 1000) -> ExecutionPacing {
-        ExecutionPacing(share: share, busyThreshold: threshold, backlogLimit: backlogLimit, load: load.closure, clock: load.clock)
+    private func pacing(_ load: FakeLoad, share: Double = 0.1, threshold: Int = 16, backlogLimit: Int = 1000,
+                        minimumRequestRate: Double = 0) -> ExecutionPacing {
+        ExecutionPacing(share: share, busyThreshold: threshold, backlogLimit: backlogLimit,
+                        minimumRequestRate: minimumRequestRate, load: load.closure, clock: load.clock)
     }
 
     @Test func runsFreelyBelowThreshold() {
@@ -102,6 +104,44 @@ import Testing
         load.advance(milliseconds: 50)
         load.set(waiting: 2, completed: 50)
         #expect(pacing.decide(queued: 1) == .run)
+        #expect(!pacing.isPacing)
+    }
+
+    /// Sixteen clients posting 1,000 requests per second in all, on a machine slow enough that
+    /// all of them wait for each commit: the engine keeps up, so nothing is paced.
+    @Test func steadyModerateRateIsNeverPaced() {
+        let load = FakeLoad()
+        var pacing = pacing(load, share: 0.01, minimumRequestRate: 5_000)
+        for step in 0..<40 {
+            load.advance(milliseconds: 50)
+            load.set(waiting: 16, completed: 50 * (step + 1))
+
+            #expect(pacing.decide(queued: 100) == .run)
+            #expect(!pacing.isPacing)
+        }
+    }
+
+    @Test func floodAboveMinimumRateIsPaced() {
+        let load = FakeLoad()
+        var pacing = pacing(load, share: 0.01, minimumRequestRate: 5_000)
+
+        // Until a first window of 50 ms has measured the rate, executions are not paced.
+        load.set(waiting: 64, completed: 0)
+        #expect(pacing.decide(queued: 100) == .run)
+        #expect(!pacing.isPacing)
+
+        // 1,000 requests in 50 ms: 20,000 per second.
+        load.advance(milliseconds: 50)
+        load.set(waiting: 64, completed: 1_000)
+        var runs = 0
+        for _ in 0..<100 where pacing.decide(queued: 100) == .run { runs += 1 }
+        #expect(pacing.isPacing)
+        #expect(runs == 10)
+
+        // The flood slows to 1,000 per second with as many requests waiting: pacing ends.
+        load.advance(milliseconds: 50)
+        load.set(waiting: 64, completed: 1_050)
+        #expect(pacing.decide(queued: 100) == .run)
         #expect(!pacing.isPacing)
     }
 
