@@ -233,9 +233,9 @@ public struct EventRoutes: Sendable {
             responder.send(APIError(503, message, headers: HTTPFields([("Retry-After", "1")])).response)
             return
         }
-        defer { listBuilds.release() }
-
-        do {
+        // The slot is released once the page is built, before it is sent, so a client that has
+        // its answer never finds its own request still holding a slot.
+        let built = Result { () throws -> [UInt8] in
             let page = try store.read { try EventRecords.listJSON(query, maximumBytes: pageByteLimit, on: $0) }
             var body = [UInt8]()
             body.reserveCapacity(64 + page.results.reduce(0) { $0 + $1.count + 1 })
@@ -245,8 +245,14 @@ public struct EventRoutes: Sendable {
                 body.append(contentsOf: event)
             }
             body.append(contentsOf: "]}".utf8)
+            return body
+        }
+        listBuilds.release()
+
+        switch built {
+        case .success(let body):
             responder.send(.json(200, bytes: body))
-        } catch {
+        case .failure(let error):
             logger.error("failed to list events", [("requestId", request.requestID), ("error", "\(error)")])
             responder.send(APIError.internalError(requestID: request.requestID).response)
         }
