@@ -47,10 +47,19 @@ enum RestartChecks {
 
     /// Expects every stored InventoryDelta COMPLETE with exactly one snapshot audit, and each
     /// position's onHand equal to its number of deltas (+1 each). Returns the stored events.
+    ///
+    /// Stored events whose answer the kill cut off were committed last, so they may still be
+    /// executing when every acknowledged one is done: it polls until none is PENDING (30 s).
     @discardableResult
     static func expectEachExecutedOnce(port: Int, token: String) throws -> [JSONValue] {
-        let stored = try get("/api/v4.1/event?name=InventoryDelta&eventType=ORCHESTRATION&count=5000", port: port, token: token)
-        let events = stored["results"]?.arrayValue ?? []
+        let deadline = Date().addingTimeInterval(30)
+        var events: [JSONValue] = []
+        repeat {
+            let stored = try get("/api/v4.1/event?name=InventoryDelta&eventType=ORCHESTRATION&count=5000", port: port, token: token)
+            events = stored["results"]?.arrayValue ?? []
+            if !events.contains(where: { $0["eventStatus"] == .string(EventStatus.pending) }) { break }
+            usleep(10_000)
+        } while Date() < deadline
         var snapshotCount: [String: Int] = [:]
         for snapshot in try snapshots(port: port, token: token) {
             snapshotCount[snapshot.source, default: 0] += 1
