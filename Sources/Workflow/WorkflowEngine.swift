@@ -159,15 +159,21 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
     public func eventsAccepted(_ events: [Event]) {
         let now = TimeFormat.nowMilliseconds()
         var ready: [Event] = []
+        var due: [Event] = []
         var later: [Event] = []
         for event in events where event.type == EventType.orchestration {
             if event.eventStatus == EventStatus.scheduled, let time = event.scheduledOn, time > now {
                 later.append(event)
-            } else if event.eventStatus == EventStatus.pending || event.eventStatus == EventStatus.scheduled {
+            } else if event.eventStatus == EventStatus.scheduled {
+                // Already due: stored SCHEDULED, so a reload of PENDING events would never
+                // find it, and it must not be left in the database by a full queue.
+                due.append(event)
+            } else if event.eventStatus == EventStatus.pending {
                 ready.append(event)
             }
         }
         queue.enqueue(ready)
+        queue.enqueue(due, mayLeaveInStore: false)
         scheduler.schedule(later)
     }
 

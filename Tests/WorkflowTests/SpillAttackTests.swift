@@ -320,6 +320,26 @@ import Testing
         }
     }
 
+    /// A SCHEDULED event already due when it is accepted, behind events that filled the
+    /// queue: stored SCHEDULED, a reload of PENDING events would never find it.
+    @Test func scheduledEventDueAtAcceptWhileSpilled() throws {
+        let harness = try EngineHarness {
+            $0.workerCount = 2
+            $0.queueMemoryLimit = 4
+        }
+        defer { harness.close() }
+        var events = (0..<40).map { Self.delta("SKU-\($0 % 2)", 1, root: "CAT-ONE") }
+        var scheduled = Self.delta("SKU-0", 1000, root: "CAT-ONE")
+        scheduled.eventStatus = EventStatus.scheduled
+        scheduled.scheduledOn = TimeFormat.nowMilliseconds() - 1
+        events.append(scheduled)
+        try harness.post(events)
+        #expect(try harness.waitUntilProcessed(events.map(\.id), seconds: 10))
+
+        #expect(try harness.status(of: scheduled.id) == EventStatus.complete)
+        #expect(try harness.entity("INVENTORY_POSITION", "SKU-0")?.attributes["onHand"]?.integerValue == 1020)
+    }
+
     /// A source entity whose event changes itself inline and sends its delta to a tally of
     /// another root, queued PENDING.
     static let forwarder = """
