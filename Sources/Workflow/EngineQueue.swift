@@ -131,9 +131,13 @@ final class EngineQueue: @unchecked Sendable {
                 continue
             }
             let wasCatchingUp = pacing.isCatchingUp
+            let probeBefore = pacing.probe.map { ($0.probeCount, $0.verdict) }
             let decision = pacing.decide(queued: roots.queuedCount + (spill.isSpilled ? spill.leftInStore : 0))
             if pacing.isCatchingUp != wasCatchingUp {
                 logPacingChange()
+            }
+            if let probe = pacing.probe, let probeBefore, probe.probeCount != probeBefore.0 {
+                logProbe(probe, changed: probe.verdict != probeBefore.1)
             }
             guard decision == .run else {
                 _ = condition.wait(until: Date(timeIntervalSinceNow: EngineQueue.pacingRecheckSeconds))
@@ -202,6 +206,21 @@ final class EngineQueue: @unchecked Sendable {
             logger.info("the queue is under half its backlog limit: executions are paced again while requests press", [
                 ("queued", String(roots.queuedCount)), ("backlogLimit", String(pacing.backlogLimit)),
             ])
+        }
+    }
+
+    private func logProbe(_ probe: PacingProbe, changed: Bool) {
+        let message = probe.verdict == .helps
+            ? "pacing raises the request rate: executions are paced while requests press"
+            : "pacing does not raise the request rate: executions run unpaced"
+        let extra = [
+            ("pacedRate", String(Int(probe.pacedRate))), ("keepingUpRate", String(Int(probe.keepingUpRate))),
+            ("probe", String(probe.probeCount)),
+        ]
+        if changed {
+            logger.info(message, extra)
+        } else {
+            logger.debug(message, extra)
         }
     }
 
@@ -303,6 +322,15 @@ final class EngineQueue: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return (roots.queuedCount, spill.isSpilled ? spill.leftInStore : 0, inFlight)
+    }
+
+    /// The paced request rate over the rate with executions keeping up, as the last probe
+    /// measured them; 0 before the first probe.
+    var pacingGain: Double {
+        condition.lock()
+        defer { condition.unlock() }
+        guard let probe = pacing.probe, probe.probeCount > 0, probe.keepingUpRate > 0 else { return 0 }
+        return probe.pacedRate / probe.keepingUpRate
     }
 
     /// Whether the last decision paced an execution, for metrics.

@@ -54,6 +54,7 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
                                      busyThreshold: configuration.busyRequestThreshold,
                                      backlogLimit: configuration.deferredBacklogLimit,
                                      minimumRequestRate: Double(configuration.pacingMinimumRequestRate),
+                                     probe: PacingProbe(),
                                      load: { (writer.waitingRequests, writer.completedRequests) })
         self.queue = EngineQueue(maxUncommittedPerRoot: configuration.maxUncommittedPerRoot,
                                  maxInFlight: configuration.maxUncommitted, memoryLimit: configuration.queueMemoryLimit,
@@ -79,6 +80,10 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
         }
         MetricsRegistry.shared.gauge("workflow_executions_paced", help: "1 when the last decision of a worker paced executions because requests press, else 0") { [queue] in
             queue.isPacing ? 1 : 0
+        }
+        MetricsRegistry.shared.gauge("workflow_pacing_gain",
+                                     help: "The committed request rate with executions paced over the rate with one execution per request, as last measured; pacing applies from 1.3") { [queue] in
+            queue.pacingGain
         }
     }
 

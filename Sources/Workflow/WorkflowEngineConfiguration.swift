@@ -10,8 +10,8 @@ public struct WorkflowEngineConfiguration: Sendable {
     /// The maximum number of events executing or waiting for their commit, over all roots.
     /// Workers wait when it is reached, so executions cannot pile up in the writer's queue.
     public var maxUncommitted: Int = 1024
-    /// Whether executions are paced while requests press (see `ExecutionPacing`); when false,
-    /// an event executes as soon as a worker is free.
+    /// Whether executions are paced while requests press and pacing raises their rate (see
+    /// `ExecutionPacing` and `PacingProbe`); when false, an event executes as soon as a worker is free.
     public var executionPacing = true
     /// Executions started per committed request while requests press (see `ExecutionPacing`):
     /// a burst of requests is accepted first, and its events execute as the burst ends.
@@ -21,7 +21,7 @@ public struct WorkflowEngineConfiguration: Sendable {
     public var busyRequestThreshold: Int = 16
     /// Committed requests per second under which executions are never paced, however many
     /// requests wait (see `ExecutionPacing`). With 0, any rate may be paced.
-    public var pacingMinimumRequestRate: Int = 5_000
+    public var pacingMinimumRequestRate: Int = 0
     /// Queued events (in memory and left in the database) past which executions are not paced
     /// any more, until the backlog is back under half of it. It bounds the delay a burst can cost.
     public var deferredBacklogLimit: Int = 500_000

@@ -21,10 +21,16 @@ import Testing
             client.send(request(["GET /items/\(index) HTTP/1.1", "Host: a"]))
         }
         var answered = 0
+        var wrong: [String] = []
         for (index, client) in clients.enumerated() {
-            if try client.readResponse(timeout: 10)?.bodyText == "{\"id\":\"\(index)\"}" { answered += 1 }
+            let response = try client.readResponse(timeout: 10)
+            if response?.bodyText == "{\"id\":\"\(index)\"}" {
+                answered += 1
+            } else if wrong.count < 5 {
+                wrong.append("connection \(index): " + (response.map { "\($0.status) \($0.bodyText.prefix(200))" } ?? "no response in 10 s"))
+            }
         }
-        #expect(answered == count)
+        #expect(answered == count, "\(wrong)")
         // Every connection is still open and usable.
         for (index, client) in clients.enumerated() where index % 50 == 0 {
             client.send(request(["GET /hello HTTP/1.1", "Host: a"]))

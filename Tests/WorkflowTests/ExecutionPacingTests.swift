@@ -145,6 +145,136 @@ import Testing
         #expect(!pacing.isPacing)
     }
 
+    /// Pacing with a probe, as the engine runs it, at a share of 0.01.
+    private func probed(_ load: FakeLoad, minimumRequestRate: Double) -> ExecutionPacing {
+        ExecutionPacing(share: 0.01, busyThreshold: 16, backlogLimit: 100_000, minimumRequestRate: minimumRequestRate,
+                        probe: PacingProbe(), load: load.closure, clock: load.clock)
+    }
+
+    /// Runs `pacing` for `milliseconds` in steps of 5 ms with `waiting` requests waiting and
+    /// `rate(mode)` committed per second; returns the steps at which it paced.
+    private func drive(_ pacing: inout ExecutionPacing, _ load: FakeLoad, milliseconds: Int, waiting: Int,
+                       rate: (PacingProbe.Mode) -> Double) -> Int {
+        var pacedSteps = 0
+        var completed = Double(load.completed.load(ordering: .relaxed))
+        for _ in 0..<(milliseconds / 5) {
+            load.set(waiting: waiting, completed: Int(completed))
+            _ = pacing.decide(queued: 100)
+            if pacing.mode == .paced { pacedSteps += 1 }
+            completed += rate(pacing.mode) * 0.005
+            load.advance(milliseconds: 5)
+        }
+        return pacedSteps
+    }
+
+    /// 3,000 requests per second that all wait for their commit whatever the engine does (a
+    /// slow disk): pacing cannot raise their rate, so the probe keeps executions unpaced.
+    @Test func pressingLoadThatPacingCannotRaiseRunsUnpaced() {
+        let load = FakeLoad()
+        var pacing = probed(load, minimumRequestRate: 2_000)
+        let pacedSteps = drive(&pacing, load, milliseconds: 10_000, waiting: 32) { _ in 3_000 }
+
+        #expect(pacing.probe?.verdict == .doesNotHelp)
+        #expect(!pacing.isPacing)
+        // Paced only in the probes' paced phases: a few per cent of 2,000 steps.
+        #expect(pacedSteps < 150)
+    }
+
+    /// A flood whose rate pacing doubles: after the probe, executions are paced.
+    @Test func floodThatPacingRaisesIsPacedAfterProbe() {
+        let load = FakeLoad()
+        var pacing = probed(load, minimumRequestRate: 2_000)
+        let pacedSteps = drive(&pacing, load, milliseconds: 2_000, waiting: 64) { $0 == .paced ? 8_000 : 3_300 }
+
+        #expect(pacing.probe?.verdict == .helps)
+        #expect(pacing.isPacing)
+        #expect(pacedSteps > 300)
+    }
+
+    /// A probe's keeping-up phase starts one execution per committed request.
+    @Test func keepingUpPhaseStartsOnePerRequest() {
+        let load = FakeLoad()
+        var pacing = probed(load, minimumRequestRate: 0)
+        // Requests press: the probe starts with executions keeping up, and what the requests
+        // earned before does not count.
+        load.set(waiting: 64, completed: 500)
+        #expect(pacing.decide(queued: 100) == .wait)
+        #expect(pacing.mode == .keepingUp)
+
+        load.set(waiting: 64, completed: 510)
+        var runs = 0
+        for _ in 0..<100 where pacing.decide(queued: 100) == .run { runs += 1 }
+        #expect(runs == 10)
+
+        // A run whose event could not be taken gives its execution back.
+        load.set(waiting: 64, completed: 511)
+        #expect(pacing.decide(queued: 100) == .run)
+        pacing.refund()
+        #expect(pacing.decide(queued: 100) == .run)
+        #expect(pacing.decide(queued: 100) == .wait)
+    }
+
+    /// Once pacing was found to help, a flood whose free executions hold the rate under the
+    /// minimum rate is still paced.
+    @Test func minimumRateDoesNotStopPacingThatHelps() {
+        let load = FakeLoad()
+        var pacing = probed(load, minimumRequestRate: 2_000)
+        _ = drive(&pacing, load, milliseconds: 2_000, waiting: 64) { $0 == .paced ? 8_000 : 3_300 }
+        #expect(pacing.probe?.verdict == .helps)
+
+        // A dip ends pacing; freely running executions then hold the rate at 700 per second.
+        load.set(waiting: 0)
+        load.advance(milliseconds: 100)
+        #expect(pacing.decide(queued: 100) == .run)
+        #expect(!pacing.isPacing)
+        let pacedSteps = drive(&pacing, load, milliseconds: 200, waiting: 64) { $0 == .paced ? 8_000 : 700 }
+        #expect(pacedSteps >= 39)
+    }
+
+    /// A flood leaves the finding that pacing helps; a steady load a few seconds later, which
+    /// pacing cannot raise, is measured afresh and runs unpaced.
+    @Test func helpsIsForgottenAfterPressureEnds() {
+        let load = FakeLoad()
+        var pacing = probed(load, minimumRequestRate: 0)
+        _ = drive(&pacing, load, milliseconds: 2_000, waiting: 64) { $0 == .paced ? 8_000 : 3_300 }
+        #expect(pacing.probe?.verdict == .helps)
+
+        _ = drive(&pacing, load, milliseconds: 2_000, waiting: 0) { _ in 0 }
+        #expect(pacing.probe?.verdict == .unknown)
+
+        let pacedSteps = drive(&pacing, load, milliseconds: 5_000, waiting: 32) { _ in 1_000 }
+        #expect(pacing.probe?.verdict == .doesNotHelp)
+        #expect(!pacing.isPacing)
+        // The paced phases of the first probe and of the checks 1 s and 3 s after it, 30
+        // steps each, out of 1,000.
+        #expect(pacedSteps <= 90)
+    }
+
+    /// A finding that pacing does not help outlives a pause: the load after it is not probed
+    /// again at once.
+    @Test func doesNotHelpOutlivesPause() {
+        let load = FakeLoad()
+        var pacing = probed(load, minimumRequestRate: 0)
+        _ = drive(&pacing, load, milliseconds: 500, waiting: 32) { _ in 1_000 }
+        #expect(pacing.probe?.verdict == .doesNotHelp)
+        let probes = pacing.probe?.probeCount
+
+        _ = drive(&pacing, load, milliseconds: 2_000, waiting: 0) { _ in 0 }
+        _ = drive(&pacing, load, milliseconds: 200, waiting: 32) { _ in 1_000 }
+        #expect(pacing.probe?.verdict == .doesNotHelp)
+        #expect(pacing.probe?.probeCount == probes)
+    }
+
+    /// Under the minimum rate, no probe starts at all.
+    @Test func noProbeUnderMinimumRate() {
+        let load = FakeLoad()
+        var pacing = probed(load, minimumRequestRate: 2_000)
+        let pacedSteps = drive(&pacing, load, milliseconds: 2_000, waiting: 64) { _ in 1_000 }
+
+        #expect(pacedSteps == 0)
+        #expect(pacing.probe?.probeCount == 0)
+    }
+
     @Test func backlogLimitEndsPacingWithHysteresis() {
         let load = FakeLoad()
         var pacing = pacing(load, backlogLimit: 1000)

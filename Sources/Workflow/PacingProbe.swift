@@ -1,0 +1,146 @@
+/// Finds out whether pacing executions raises the rate of committed requests, by measuring
+/// that rate with executions paced and with executions keeping up with the requests, one after
+/// the other, while requests press.
+///
+/// Pacing trades queue latency for ingest: it is worth it only while the engine's executions
+/// hold the requests back, through CPU or the writer. When the requests are limited by their
+/// clients or by the disk's flush, pacing cannot raise their rate and only puts the engine
+/// behind. The other mode of a probe lets executions keep up: one starts per committed request,
+/// as in an engine that is not behind. A backlog left by pacing therefore does not drain during
+/// the measurement, which would hold the requests back and flatter pacing. Each mode runs `settleNanoseconds` (executions in
+/// flight finish or start), then its rate is measured for `measureNanoseconds`. Pacing helps
+/// when the paced rate is at least `requiredGain` times the other.
+///
+/// A verdict holds until it is checked again: after `firstRecheckNanoseconds`, doubling each
+/// time a check agrees with it, up to `longestRecheckNanoseconds`. It is checked earlier, though
+/// not within `firstRecheckNanoseconds` of the last check, when the request rate moves out of
+/// line with it: while pacing, under `requiredGain` times the rate measured keeping up; while
+/// not, over it. `ExecutionPacing` makes it forget that pacing helps once requests have not
+/// pressed for a while.
+///
+/// A plain value, driven by `ExecutionPacing`, with times from its monotonic clock in nanoseconds.
+struct PacingProbe {
+    enum Verdict: Equatable {
+        case unknown
+        case helps
+        case doesNotHelp
+    }
+
+    /// The rule by which workers start executions.
+    enum Mode: Equatable {
+        /// As soon as a worker is free.
+        case free
+        /// One per committed request.
+        case keepingUp
+        /// The pacing's share per committed request.
+        case paced
+    }
+
+    /// How long each mode's rate is measured.
+    static let measureNanoseconds: UInt64 = 100_000_000
+    /// How long a mode runs before its rate is measured.
+    static let settleNanoseconds: UInt64 = 50_000_000
+    /// How much higher the paced rate must be for pacing to help.
+    static let requiredGain = 1.3
+    static let firstRecheckNanoseconds: UInt64 = 1_000_000_000
+    static let longestRecheckNanoseconds: UInt64 = 32_000_000_000
+
+    private(set) var verdict = Verdict.unknown
+    /// The rates of the last completed probe, in committed requests per second.
+    private(set) var pacedRate = 0.0
+    private(set) var keepingUpRate = 0.0
+    /// Completed probes, for the log and for tests.
+    private(set) var probeCount = 0
+
+    /// One mode of a probe: settling while `completed` is nil, then measuring.
+    private struct Phase {
+        var mode: Mode
+        var start: UInt64
+        var completed: Int?
+    }
+
+    /// The phase under way, and the rate the first phase measured when this is the second.
+    private var phase: Phase?
+    private var firstRate: Double?
+    private var lastVerdictAt: UInt64 = 0
+    private var recheckInterval = PacingProbe.firstRecheckNanoseconds
+
+    /// True while a probe runs: its mode applies whether or not requests still press.
+    var isProbing: Bool { phase != nil }
+
+    /// Answers how executions may start now. Call it while requests press, and while
+    /// `isProbing`. `completed` counts committed requests; `requestRate` is the recent rate of
+    /// committed requests per second, smoothed.
+    mutating func mode(now: UInt64, completed: Int, requestRate: Double) -> Mode {
+        guard var phase else {
+            guard isDue(now: now, requestRate: requestRate) else { return verdict == .helps ? .paced : .free }
+            self.phase = Phase(mode: verdict == .helps ? .paced : .keepingUp, start: now)
+            firstRate = nil
+            return self.phase!.mode
+        }
+
+        guard let startCompleted = phase.completed else {
+            if now &- phase.start >= PacingProbe.settleNanoseconds {
+                phase.start = now
+                phase.completed = completed
+                self.phase = phase
+            }
+            return phase.mode
+        }
+        let elapsed = now &- phase.start
+        guard elapsed >= PacingProbe.measureNanoseconds else { return phase.mode }
+
+        let rate = Double(max(completed - startCompleted, 0)) * 1e9 / Double(elapsed)
+        guard let firstRate else {
+            self.firstRate = rate
+            self.phase = Phase(mode: phase.mode == .paced ? .keepingUp : .paced, start: now)
+            return self.phase!.mode
+        }
+        let paced = phase.mode == .paced ? rate : firstRate
+        let keepingUp = phase.mode == .paced ? firstRate : rate
+        conclude(pacedRate: paced, keepingUpRate: keepingUp, now: now)
+        return verdict == .helps ? .paced : .free
+    }
+
+    /// Forgets the verdict and any probe under way: requests stopped pressing long enough ago
+    /// that the next pressure may have another cause.
+    mutating func forget() {
+        cancel()
+        verdict = .unknown
+        recheckInterval = PacingProbe.firstRecheckNanoseconds
+    }
+
+    /// Drops a probe under way, whose rates would mix with a mode it did not choose.
+    mutating func cancel() {
+        phase = nil
+        firstRate = nil
+    }
+
+    /// Whether the verdict is checked now: there is none yet, it is old, or the rate is out of
+    /// line with it.
+    private func isDue(now: UInt64, requestRate: Double) -> Bool {
+        if verdict == .unknown { return true }
+        let sinceVerdict = now &- lastVerdictAt
+        if sinceVerdict >= recheckInterval { return true }
+        guard sinceVerdict >= PacingProbe.firstRecheckNanoseconds else { return false }
+        let line = keepingUpRate * PacingProbe.requiredGain
+        return verdict == .helps ? requestRate < line : requestRate > line
+    }
+
+    private mutating func conclude(pacedRate: Double, keepingUpRate: Double, now: UInt64) {
+        // Requests that stopped during the probe leave both rates at 0: no gain.
+        let found: Verdict = pacedRate > 0 && pacedRate >= keepingUpRate * PacingProbe.requiredGain ? .helps : .doesNotHelp
+        if found == verdict {
+            recheckInterval = min(recheckInterval * 2, PacingProbe.longestRecheckNanoseconds)
+        } else {
+            recheckInterval = PacingProbe.firstRecheckNanoseconds
+        }
+        verdict = found
+        self.pacedRate = pacedRate
+        self.keepingUpRate = keepingUpRate
+        lastVerdictAt = now
+        probeCount += 1
+        phase = nil
+        firstRate = nil
+    }
+}

@@ -1,0 +1,137 @@
+import Testing
+@testable import Workflow
+
+@Suite struct PacingProbeTests {
+    /// A server whose committed request rate depends on whether executions are paced, looked
+    /// at every 5 ms, as paced workers do.
+    struct Simulation {
+        var probe = PacingProbe()
+        var now: UInt64 = 1_000_000_000
+        var completed = 0.0
+        /// Milliseconds paced and in all, since the simulation began.
+        var pacedMilliseconds = 0
+        var milliseconds = 0
+        var lastMode = PacingProbe.Mode.free
+        var lastPaced: Bool { lastMode == .paced }
+
+        /// Runs for `milliseconds`, with `rate(mode)` committed requests per second.
+        mutating func run(milliseconds: Int, rate: (PacingProbe.Mode) -> Double) {
+            for _ in 0..<(milliseconds / 5) {
+                let mode = probe.mode(now: now, completed: Int(completed), requestRate: rate(lastMode))
+                lastMode = mode
+                if mode == .paced { pacedMilliseconds += 5 }
+                self.milliseconds += 5
+                completed += rate(mode) * 0.005
+                now += 5_000_000
+            }
+        }
+    }
+
+    /// A flood on a slow machine, where the engine's executions hold the requests back. With
+    /// executions paced, 8,000 requests per second are committed. With one execution per
+    /// request, 3,300 are, and with executions draining a backlog freely, 700.
+    static func flood(_ mode: PacingProbe.Mode) -> Double {
+        switch mode {
+        case .paced: 8_000
+        case .keepingUp: 3_300
+        case .free: 700
+        }
+    }
+    /// 1,000 requests per second from clients that send no faster, whatever the engine does.
+    static func steady(_ mode: PacingProbe.Mode) -> Double { 1_000 }
+
+    @Test func floodIsFoundToGainFromPacing() {
+        var simulation = Simulation()
+        simulation.run(milliseconds: 400, rate: Self.flood)
+
+        #expect(simulation.probe.verdict == .helps)
+        #expect(simulation.probe.pacedRate > 7_000)
+        #expect(simulation.probe.keepingUpRate < 4_000)
+        #expect(simulation.lastPaced)
+    }
+
+    @Test func rateLimitedByClientsIsNotPaced() {
+        var simulation = Simulation()
+        simulation.run(milliseconds: 400, rate: Self.steady)
+
+        #expect(simulation.probe.verdict == .doesNotHelp)
+        #expect(!simulation.lastPaced)
+        // Only the probe's paced phase ran paced.
+        #expect(simulation.pacedMilliseconds <= 150)
+    }
+
+    /// Checks that agree with the verdict come ever less often, so that a load pacing cannot
+    /// help is paced for a small part of the time only.
+    @Test func rechecksBackOff() {
+        var simulation = Simulation()
+        simulation.run(milliseconds: 120_000, rate: Self.steady)
+
+        #expect(simulation.probe.verdict == .doesNotHelp)
+        // The first probe, then checks 1, 2, 4, 8, 16, 32 and 32 s apart: eight in all.
+        #expect(simulation.probe.probeCount <= 9)
+        #expect(Double(simulation.pacedMilliseconds) / Double(simulation.milliseconds) < 0.015)
+    }
+
+    @Test func floodThatEndsInSteadyLoadIsCheckedAgain() {
+        var simulation = Simulation()
+        simulation.run(milliseconds: 10_000, rate: Self.flood)
+        #expect(simulation.probe.verdict == .helps)
+
+        // Paced at 1,000 per second, under what an unpaced server took: the verdict is
+        // checked again within a second and a half, and pacing stops.
+        simulation.run(milliseconds: 1_500, rate: Self.steady)
+        #expect(simulation.probe.verdict == .doesNotHelp)
+        // A new verdict is confirmed a second later: only that probe's trial may pace.
+        #expect(!simulation.lastPaced || simulation.probe.isProbing)
+    }
+
+    @Test func steadyLoadThatTurnsIntoFloodIsCheckedAgain() {
+        var simulation = Simulation()
+        simulation.run(milliseconds: 10_000, rate: Self.steady)
+        #expect(simulation.probe.verdict == .doesNotHelp)
+
+        // The rate rises well past the one measured (executions still run freely, with no
+        // backlog yet): checked again within a second and a half.
+        simulation.run(milliseconds: 1_500) { $0 == .paced ? 8_000 : 3_300 }
+        #expect(simulation.probe.verdict == .helps)
+        #expect(simulation.lastPaced || simulation.probe.isProbing)
+    }
+
+    @Test func requestsThatStopShowNoGain() {
+        var simulation = Simulation()
+        simulation.run(milliseconds: 400) { _ in 0 }
+
+        #expect(simulation.probe.verdict == .doesNotHelp)
+    }
+
+    @Test func smallGainIsNotEnough() {
+        var simulation = Simulation()
+        simulation.run(milliseconds: 400) { $0 == .paced ? 1_200 : 1_000 }
+
+        #expect(simulation.probe.verdict == .doesNotHelp)
+    }
+
+    /// A probe that starts while executions are paced does not let them drain the backlog
+    /// freely, which would hold the requests back and make pacing look better than it is.
+    @Test func probeNeverRunsFree() {
+        var simulation = Simulation()
+        var modes: Set<String> = []
+        for _ in 0..<200 {
+            simulation.run(milliseconds: 50, rate: Self.flood)
+            modes.insert("\(simulation.lastMode)")
+        }
+
+        #expect(simulation.probe.probeCount >= 3)
+        #expect(!modes.contains("free"))
+    }
+
+    @Test func cancelDropsProbeUnderWay() {
+        var simulation = Simulation()
+        simulation.run(milliseconds: 50, rate: Self.flood)
+        #expect(simulation.probe.isProbing)
+
+        simulation.probe.cancel()
+        #expect(!simulation.probe.isProbing)
+        #expect(simulation.probe.probeCount == 0)
+    }
+}
