@@ -136,8 +136,12 @@ final class EngineQueue: @unchecked Sendable {
             if pacing.isCatchingUp != wasCatchingUp {
                 logPacingChange()
             }
-            if let probe = pacing.probe, let probeBefore, probe.probeCount != probeBefore.0 {
-                logProbe(probe, changed: probe.verdict != probeBefore.1)
+            if let probe = pacing.probe, let probeBefore {
+                if probe.probeCount != probeBefore.0 {
+                    logProbe(probe, changed: probe.verdict != probeBefore.1)
+                } else if probe.verdict != probeBefore.1 {
+                    logger.info("requests stopped pressing: pacing is measured again when they press")
+                }
             }
             guard decision == .run else {
                 _ = condition.wait(until: Date(timeIntervalSinceNow: EngineQueue.pacingRecheckSeconds))

@@ -15,13 +15,14 @@ import Telemetry
 /// a rate of at least `share` times the rate of requests, and they run freely once requests
 /// stop pressing. Past `backlogLimit` queued events, executions run freely until the queue is
 /// back under half of it: a burst costs at most that many events of delay and of queue memory.
-/// Under `minimumRequestRate` committed requests per second, executions are never paced. On a
-/// slow disk or CPU, a steady load that the engine keeps up with can still keep many requests
-/// waiting, and pacing it would put the engine further behind for as long as the load lasts.
-/// Above that rate, with a `PacingProbe`, requests that press are paced only while the probe
-/// finds that pacing raises their rate. Without a probe, they are always paced. Once the probe
-/// has found that pacing helps, the minimum rate no longer applies, because executions that
-/// run freely during a flood can hold the rate under it.
+/// Under `minimumRequestRate` committed requests per second, no probe starts and executions
+/// are not paced. On a slow disk or CPU, a steady load that the engine keeps up with can still
+/// keep many requests waiting, and pacing it would put the engine further behind for as long
+/// as the load lasts. Above that rate, with a `PacingProbe`, requests that press are paced
+/// only while the probe finds that pacing raises their rate. Without a probe, they are always
+/// paced. Once the probe has found that pacing helps, the minimum rate no longer applies until
+/// that finding is forgotten or reversed, because executions that run freely during a flood
+/// can hold the rate under it.
 ///
 /// A plain value: `EngineQueue` guards it with its lock.
 struct ExecutionPacing {
@@ -36,9 +37,9 @@ struct ExecutionPacing {
     static let floodReleaseNanoseconds: UInt64 = 50_000_000
 
     /// How long requests must not press before the probe's finding that pacing helps is
-    /// forgotten: a pressure that starts after such a pause is measured afresh, and is not
-    /// paced meanwhile. A finding that it does not help is kept, since a flood that follows
-    /// raises the rate past it, which makes the probe check it at once.
+    /// forgotten, so that a pressure that starts after such a pause is measured afresh. A
+    /// finding that it does not help is kept: a flood that follows raises the rate or the
+    /// number of waiting requests past it, which makes the probe check it.
     static let verdictLifetimeNanoseconds: UInt64 = 1_000_000_000
 
     /// The smallest share: one execution per 1,000 committed requests.
@@ -125,6 +126,13 @@ struct ExecutionPacing {
             windowCompleted = completed
         }
 
+        // Measured before this look updates it: while the queue is empty, nothing looks.
+        let quietFor = now &- lastPressed
+        if quietFor >= ExecutionPacing.verdictLifetimeNanoseconds, var probe, probe.verdict == .helps {
+            probe.forget()
+            self.probe = probe
+        }
+
         let pressing: Bool
         if requestRate < minimumRequestRate && probe?.verdict != .helps {
             // Executions that run freely hold the rate down: once pacing was found to raise
@@ -138,25 +146,27 @@ struct ExecutionPacing {
             pressing = isPacing && isFlood && now &- lastPressed < ExecutionPacing.floodReleaseNanoseconds
         }
 
-        if !pressing, probe?.isProbing == false, probe?.verdict == .helps,
-           now &- lastPressed >= ExecutionPacing.verdictLifetimeNanoseconds {
-            probe?.forget()
-        }
-
+        // A probe goes on through a dip shorter than a flood's, and ends without a verdict
+        // when requests stop pressing: its rates would not be the load's.
+        let probeGoesOn = pressing || now &- lastPressed < ExecutionPacing.floodReleaseNanoseconds
         let mode: PacingProbe.Mode
         if isCatchingUp {
             probe?.cancel()
             mode = .free
-        } else if var probe, pressing || probe.isProbing {
-            mode = probe.mode(now: now, completed: completed, requestRate: smoothedRate)
+        } else if var probe, pressing || (probe.isProbing && probeGoesOn) {
+            mode = probe.mode(now: now, completed: completed, waiting: waiting, requestRate: smoothedRate)
             self.probe = probe
         } else {
+            probe?.cancel()
             mode = pressing ? .paced : .free
         }
 
+        // Each mode starts with what it earns from now on, not what requests earned before.
         if mode == .keepingUp && self.mode != .keepingUp {
-            // One per request from now on, not what requests earned before.
             keepingUpCredit = 0
+        }
+        if mode == .paced && self.mode != .paced {
+            credit = min(credit, 1)
         }
         self.mode = mode
         lastSpent = nil

@@ -13,10 +13,19 @@
 ///
 /// A verdict holds until it is checked again: after `firstRecheckNanoseconds`, doubling each
 /// time a check agrees with it, up to `longestRecheckNanoseconds`. It is checked earlier, though
-/// not within `firstRecheckNanoseconds` of the last check, when the request rate moves out of
-/// line with it: while pacing, under `requiredGain` times the rate measured keeping up; while
-/// not, over it. `ExecutionPacing` makes it forget that pacing helps once requests have not
-/// pressed for a while.
+/// not within `firstRecheckNanoseconds` of the last verdict, when the load moves out of line
+/// with it. While pacing, that is a smoothed request rate under the paced rate measured divided
+/// by `requiredGain`. While not, it is a rate over `requiredGain` times the rate measured
+/// keeping up, or more than twice as many waiting requests as at the verdict (and more than
+/// `minimumWaitingForRecheck`): executions that run freely can hold a flood's rate down, but
+/// not its clients. A window with fewer than `minimumCommits` commits is too small to measure
+/// a gain, and ends the probe with the verdict that pacing does not help. `ExecutionPacing`
+/// cancels a probe when requests stop pressing, and makes the probe forget that pacing helps
+/// once requests have not pressed for a while.
+///
+/// NOTE: the two modes are measured one after the other, so a load that rises during a probe
+/// that starts keeping up looks like a gain (and one that falls during a probe that starts
+/// paced confirms one). The next check, 1 s later, measures again.
 ///
 /// A plain value, driven by `ExecutionPacing`, with times from its monotonic clock in nanoseconds.
 struct PacingProbe {
@@ -44,6 +53,10 @@ struct PacingProbe {
     static let requiredGain = 1.3
     static let firstRecheckNanoseconds: UInt64 = 1_000_000_000
     static let longestRecheckNanoseconds: UInt64 = 32_000_000_000
+    /// Commits that each measured window needs for its rate to count.
+    static let minimumCommits = 16
+    /// Waiting requests under which a rise in their number never triggers a check.
+    static let minimumWaitingForRecheck = 8
 
     private(set) var verdict = Verdict.unknown
     /// The rates of the last completed probe, in committed requests per second.
@@ -62,18 +75,27 @@ struct PacingProbe {
     /// The phase under way, and the rate the first phase measured when this is the second.
     private var phase: Phase?
     private var firstRate: Double?
+    /// The commits counted by the first phase, when this is the second.
+    private var firstCommits = 0
     private var lastVerdictAt: UInt64 = 0
     private var recheckInterval = PacingProbe.firstRecheckNanoseconds
+    /// Requests waiting for a commit when the last verdict was reached.
+    private var waitingAtVerdict = 0
 
     /// True while a probe runs: its mode applies whether or not requests still press.
     var isProbing: Bool { phase != nil }
 
-    /// Answers how executions may start now. Call it while requests press, and while
-    /// `isProbing`. `completed` counts committed requests; `requestRate` is the recent rate of
-    /// committed requests per second, smoothed.
-    mutating func mode(now: UInt64, completed: Int, requestRate: Double) -> Mode {
+    /// Returns the mode in which executions start now. Call it while requests press, and while
+    /// `isProbing`. `completed` counts committed requests, `waiting` the requests waiting for a
+    /// commit, and `requestRate` is the recent rate of committed requests per second, smoothed.
+    mutating func mode(now: UInt64, completed: Int, waiting: Int, requestRate: Double) -> Mode {
+        if let phase, now &- phase.start > 2 * PacingProbe.measureNanoseconds {
+            // No call for longer than a phase lasts (the queue was empty): its window would
+            // span the gap.
+            cancel()
+        }
         guard var phase else {
-            guard isDue(now: now, requestRate: requestRate) else { return verdict == .helps ? .paced : .free }
+            guard isDue(now: now, waiting: waiting, requestRate: requestRate) else { return verdict == .helps ? .paced : .free }
             self.phase = Phase(mode: verdict == .helps ? .paced : .keepingUp, start: now)
             firstRate = nil
             return self.phase!.mode
@@ -90,15 +112,18 @@ struct PacingProbe {
         let elapsed = now &- phase.start
         guard elapsed >= PacingProbe.measureNanoseconds else { return phase.mode }
 
-        let rate = Double(max(completed - startCompleted, 0)) * 1e9 / Double(elapsed)
+        let commits = max(completed - startCompleted, 0)
+        let rate = Double(commits) * 1e9 / Double(elapsed)
         guard let firstRate else {
             self.firstRate = rate
+            firstCommits = commits
             self.phase = Phase(mode: phase.mode == .paced ? .keepingUp : .paced, start: now)
             return self.phase!.mode
         }
         let paced = phase.mode == .paced ? rate : firstRate
         let keepingUp = phase.mode == .paced ? firstRate : rate
-        conclude(pacedRate: paced, keepingUpRate: keepingUp, now: now)
+        let measurable = min(commits, firstCommits) >= PacingProbe.minimumCommits
+        conclude(pacedRate: paced, keepingUpRate: keepingUp, measurable: measurable, waiting: waiting, now: now)
         return verdict == .helps ? .paced : .free
     }
 
@@ -116,20 +141,22 @@ struct PacingProbe {
         firstRate = nil
     }
 
-    /// Whether the verdict is checked now: there is none yet, it is old, or the rate is out of
-    /// line with it.
-    private func isDue(now: UInt64, requestRate: Double) -> Bool {
+    /// Tells whether the verdict is checked now: there is none yet, it is old, or the load is
+    /// out of line with it.
+    private func isDue(now: UInt64, waiting: Int, requestRate: Double) -> Bool {
         if verdict == .unknown { return true }
         let sinceVerdict = now &- lastVerdictAt
         if sinceVerdict >= recheckInterval { return true }
         guard sinceVerdict >= PacingProbe.firstRecheckNanoseconds else { return false }
-        let line = keepingUpRate * PacingProbe.requiredGain
-        return verdict == .helps ? requestRate < line : requestRate > line
+        if verdict == .helps {
+            return requestRate < pacedRate / PacingProbe.requiredGain
+        }
+        let moreWaiting = waiting > 2 * max(waitingAtVerdict, PacingProbe.minimumWaitingForRecheck)
+        return requestRate > keepingUpRate * PacingProbe.requiredGain || moreWaiting
     }
 
-    private mutating func conclude(pacedRate: Double, keepingUpRate: Double, now: UInt64) {
-        // Requests that stopped during the probe leave both rates at 0: no gain.
-        let found: Verdict = pacedRate > 0 && pacedRate >= keepingUpRate * PacingProbe.requiredGain ? .helps : .doesNotHelp
+    private mutating func conclude(pacedRate: Double, keepingUpRate: Double, measurable: Bool, waiting: Int, now: UInt64) {
+        let found: Verdict = measurable && pacedRate >= keepingUpRate * PacingProbe.requiredGain ? .helps : .doesNotHelp
         if found == verdict {
             recheckInterval = min(recheckInterval * 2, PacingProbe.longestRecheckNanoseconds)
         } else {
@@ -139,6 +166,7 @@ struct PacingProbe {
         self.pacedRate = pacedRate
         self.keepingUpRate = keepingUpRate
         lastVerdictAt = now
+        waitingAtVerdict = waiting
         probeCount += 1
         phase = nil
         firstRate = nil

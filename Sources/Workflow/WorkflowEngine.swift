@@ -78,7 +78,7 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
                                      help: "Accepted events left PENDING in the database while the memory queue is full, to be read back in order") { [queue] in
             Double(queue.counts.leftInStore)
         }
-        MetricsRegistry.shared.gauge("workflow_executions_paced", help: "1 when the last decision of a worker paced executions because requests press, else 0") { [queue] in
+        MetricsRegistry.shared.gauge("workflow_executions_paced", help: "1 when the last decision of a worker limited executions (paced while requests press, or one per request during a pacing probe), else 0") { [queue] in
             queue.isPacing ? 1 : 0
         }
         MetricsRegistry.shared.gauge("workflow_pacing_gain",

@@ -130,17 +130,25 @@ import Testing
         #expect(pacing.decide(queued: 100) == .run)
         #expect(!pacing.isPacing)
 
-        // 1,000 requests in 50 ms: 20,000 per second.
+        // 1,000 requests in 50 ms: 20,000 per second. What they earned before pacing began
+        // does not count beyond one execution.
         load.advance(milliseconds: 50)
         load.set(waiting: 64, completed: 1_000)
         var runs = 0
         for _ in 0..<100 where pacing.decide(queued: 100) == .run { runs += 1 }
         #expect(pacing.isPacing)
+        #expect(runs == 1)
+
+        // 1,000 more in the next 50 ms, while paced, earn ten.
+        load.advance(milliseconds: 50)
+        load.set(waiting: 64, completed: 2_000)
+        runs = 0
+        for _ in 0..<100 where pacing.decide(queued: 100) == .run { runs += 1 }
         #expect(runs == 10)
 
         // The flood slows to 1,000 per second with as many requests waiting: pacing ends.
         load.advance(milliseconds: 50)
-        load.set(waiting: 64, completed: 1_050)
+        load.set(waiting: 64, completed: 2_050)
         #expect(pacing.decide(queued: 100) == .run)
         #expect(!pacing.isPacing)
     }
@@ -149,6 +157,14 @@ import Testing
     private func probed(_ load: FakeLoad, minimumRequestRate: Double) -> ExecutionPacing {
         ExecutionPacing(share: 0.01, busyThreshold: 16, backlogLimit: 100_000, minimumRequestRate: minimumRequestRate,
                         probe: PacingProbe(), load: load.closure, clock: load.clock)
+    }
+
+    /// Pacing after a 2 s flood whose rate pacing raises from 3,300 to 8,000 per second.
+    private func pacingAfterFlood(_ load: FakeLoad) -> ExecutionPacing {
+        var pacing = probed(load, minimumRequestRate: 0)
+        _ = drive(&pacing, load, milliseconds: 2_000, waiting: 64) { $0 == .paced ? 8_000 : 3_300 }
+        #expect(pacing.probe?.verdict == .helps)
+        return pacing
     }
 
     /// Runs `pacing` for `milliseconds` in steps of 5 ms with `waiting` requests waiting and
@@ -235,9 +251,7 @@ import Testing
     /// pacing cannot raise, is measured afresh and runs unpaced.
     @Test func helpsIsForgottenAfterPressureEnds() {
         let load = FakeLoad()
-        var pacing = probed(load, minimumRequestRate: 0)
-        _ = drive(&pacing, load, milliseconds: 2_000, waiting: 64) { $0 == .paced ? 8_000 : 3_300 }
-        #expect(pacing.probe?.verdict == .helps)
+        var pacing = pacingAfterFlood(load)
 
         _ = drive(&pacing, load, milliseconds: 2_000, waiting: 0) { _ in 0 }
         #expect(pacing.probe?.verdict == .unknown)
@@ -250,19 +264,74 @@ import Testing
         #expect(pacedSteps <= 90)
     }
 
-    /// A finding that pacing does not help outlives a pause: the load after it is not probed
-    /// again at once.
+    /// A finding that pacing does not help outlives a pause: the load after it is measured
+    /// again, as its interval has passed, but starts unpaced.
     @Test func doesNotHelpOutlivesPause() {
         let load = FakeLoad()
         var pacing = probed(load, minimumRequestRate: 0)
         _ = drive(&pacing, load, milliseconds: 500, waiting: 32) { _ in 1_000 }
         #expect(pacing.probe?.verdict == .doesNotHelp)
-        let probes = pacing.probe?.probeCount
 
         _ = drive(&pacing, load, milliseconds: 2_000, waiting: 0) { _ in 0 }
-        _ = drive(&pacing, load, milliseconds: 200, waiting: 32) { _ in 1_000 }
         #expect(pacing.probe?.verdict == .doesNotHelp)
+        let pacedSteps = drive(&pacing, load, milliseconds: 150, waiting: 32) { _ in 1_000 }
+        #expect(pacedSteps == 0)
+        #expect(pacing.mode == .keepingUp)
+    }
+
+    /// The engine does not look while its queue is empty: a pause without any look still
+    /// makes it forget that pacing helps.
+    @Test func helpsIsForgottenAfterPauseWithoutLooks() {
+        let load = FakeLoad()
+        var pacing = pacingAfterFlood(load)
+
+        load.advance(milliseconds: 3_000)
+        load.set(waiting: 32)
+        _ = pacing.decide(queued: 100)
+        #expect(pacing.probe?.verdict == .unknown)
+        #expect(pacing.mode == .keepingUp)
+    }
+
+    /// A flood that ends while a check runs leaves no verdict from rates measured without it.
+    @Test func floodEndingMidProbeCancelsIt() {
+        let load = FakeLoad()
+        var pacing = probed(load, minimumRequestRate: 0)
+        _ = drive(&pacing, load, milliseconds: 1_500, waiting: 64) { $0 == .paced ? 8_000 : 3_300 }
+        let probes = pacing.probe?.probeCount
+        #expect(pacing.probe?.verdict == .helps)
+        #expect(pacing.probe?.isProbing == true)
+
+        _ = drive(&pacing, load, milliseconds: 300, waiting: 0) { _ in 0 }
+        #expect(pacing.probe?.isProbing == false)
         #expect(pacing.probe?.probeCount == probes)
+        #expect(pacing.probe?.verdict == .helps)
+        #expect(pacing.mode == .free)
+    }
+
+    /// A flood from more clients than the steady load before it is checked within a second
+    /// and a half, even while executions that run freely hold its rate down.
+    @Test func floodAfterSteadyLoadIsCheckedByWaiting() {
+        let load = FakeLoad()
+        var pacing = probed(load, minimumRequestRate: 0)
+        _ = drive(&pacing, load, milliseconds: 70_000, waiting: 16) { _ in 1_000 }
+        #expect(pacing.probe?.verdict == .doesNotHelp)
+
+        _ = drive(&pacing, load, milliseconds: 1_500, waiting: 64, rate: PacingProbeTests.flood)
+        #expect(pacing.probe?.verdict == .helps)
+    }
+
+    /// Past the backlog limit, a probe under way is dropped and executions run freely.
+    @Test func catchingUpCancelsProbe() {
+        let load = FakeLoad()
+        var pacing = probed(load, minimumRequestRate: 0)
+        load.set(waiting: 64, completed: 0)
+        _ = pacing.decide(queued: 100)
+        #expect(pacing.probe?.isProbing == true)
+
+        #expect(pacing.decide(queued: 100_001) == .run)
+        #expect(pacing.isCatchingUp)
+        #expect(pacing.probe?.isProbing == false)
+        #expect(pacing.mode == .free)
     }
 
     /// Under the minimum rate, no probe starts at all.
@@ -291,6 +360,10 @@ import Testing
     @Test func creditIsCappedAndRefunded() {
         let load = FakeLoad()
         var pacing = pacing(load, share: 1)
+        // Pacing starts with nothing earned: what requests earned before does not count.
+        load.set(waiting: 64, completed: 0)
+        #expect(pacing.decide(queued: 1) == .wait)
+
         load.set(waiting: 64, completed: 10_000)
         var runs = 0
         while pacing.decide(queued: 1) == .run {

@@ -12,13 +12,17 @@ import Testing
         var pacedMilliseconds = 0
         var milliseconds = 0
         var lastMode = PacingProbe.Mode.free
+        var waiting = 32
+        /// Every mode returned, in order.
+        var modes: [PacingProbe.Mode] = []
         var lastPaced: Bool { lastMode == .paced }
 
         /// Runs for `milliseconds`, with `rate(mode)` committed requests per second.
         mutating func run(milliseconds: Int, rate: (PacingProbe.Mode) -> Double) {
             for _ in 0..<(milliseconds / 5) {
-                let mode = probe.mode(now: now, completed: Int(completed), requestRate: rate(lastMode))
+                let mode = probe.mode(now: now, completed: Int(completed), waiting: waiting, requestRate: rate(lastMode))
                 lastMode = mode
+                modes.append(mode)
                 if mode == .paced { pacedMilliseconds += 5 }
                 self.milliseconds += 5
                 completed += rate(mode) * 0.005
@@ -68,6 +72,7 @@ import Testing
 
         #expect(simulation.probe.verdict == .doesNotHelp)
         // The first probe, then checks 1, 2, 4, 8, 16, 32 and 32 s apart: eight in all.
+        #expect(simulation.probe.probeCount >= 8)
         #expect(simulation.probe.probeCount <= 9)
         #expect(Double(simulation.pacedMilliseconds) / Double(simulation.milliseconds) < 0.015)
     }
@@ -115,14 +120,48 @@ import Testing
     /// freely, which would hold the requests back and make pacing look better than it is.
     @Test func probeNeverRunsFree() {
         var simulation = Simulation()
-        var modes: Set<String> = []
-        for _ in 0..<200 {
-            simulation.run(milliseconds: 50, rate: Self.flood)
-            modes.insert("\(simulation.lastMode)")
-        }
+        simulation.run(milliseconds: 10_000, rate: Self.flood)
 
         #expect(simulation.probe.probeCount >= 3)
-        #expect(!modes.contains("free"))
+        #expect(!simulation.modes.contains(.free))
+    }
+
+    /// Windows with too few commits to measure a gain end the probe without finding one.
+    @Test func fewCommitsShowNoGain() {
+        var simulation = Simulation()
+        simulation.run(milliseconds: 400) { $0 == .paced ? 150 : 50 }
+
+        #expect(simulation.probe.verdict == .doesNotHelp)
+    }
+
+    /// A probe whose phase saw no call for longer than a phase lasts starts again, instead of
+    /// measuring a window that spans the gap.
+    @Test func staleProbeStartsAgain() {
+        var simulation = Simulation()
+        simulation.run(milliseconds: 100, rate: Self.steady)
+        #expect(simulation.probe.isProbing)
+
+        simulation.now += 10_000_000_000
+        simulation.run(milliseconds: 5, rate: Self.steady)
+        #expect(simulation.probe.isProbing)
+        #expect(simulation.probe.probeCount == 0)
+
+        simulation.run(milliseconds: 400, rate: Self.steady)
+        #expect(simulation.probe.verdict == .doesNotHelp)
+    }
+
+    /// Checks that the load prompts come at least a second after the last verdict.
+    @Test func earlyChecksAreSpacedOut() {
+        var simulation = Simulation()
+        simulation.run(milliseconds: 400, rate: Self.flood)
+        #expect(simulation.probe.probeCount == 1)
+
+        // The rate falls at once under what pacing reached, but the check waits for 1 s.
+        simulation.run(milliseconds: 600, rate: Self.steady)
+        #expect(simulation.probe.probeCount == 1)
+        #expect(!simulation.probe.isProbing)
+        simulation.run(milliseconds: 700, rate: Self.steady)
+        #expect(simulation.probe.probeCount == 2)
     }
 
     @Test func cancelDropsProbeUnderWay() {
