@@ -1,4 +1,3 @@
-import Synchronization
 import Telemetry
 
 /// Event ids: UUIDv7 (RFC 9562 section 5.7) in lowercase hyphenated text.
@@ -8,40 +7,22 @@ import Telemetry
 /// (RFC 9562 section 6.2, method 1), so ids made by one process also sort in creation order.
 /// When the counter runs out, the timestamp moves one millisecond ahead instead of repeating.
 public enum EventID {
-    private struct State {
-        var lastMilliseconds: Int64 = 0
-        var counter: UInt16 = 0
-    }
-
-    private static let state = Mutex(State())
-
     /// Makes a new id from the current time.
     public static func make() -> String {
         make(milliseconds: TimeFormat.nowMilliseconds())
     }
 
-    /// Makes a new id for the time `milliseconds` (epoch ms), never smaller than the last id made.
-    public static func make(milliseconds: Int64) -> String {
+    /// Makes a new id for the time `milliseconds` (epoch ms), never smaller than the last id
+    /// that `sequence` made. Tests pass a sequence of their own, so far-off times they try
+    /// cannot move the ids of the rest of the process.
+    public static func make(milliseconds: Int64, sequence: EventIDSequence = .shared) -> String {
         var generator = SystemRandomNumberGenerator()
         let random = (generator.next() as UInt64, generator.next() as UInt64)
-
-        let (timestamp, counter) = state.withLock { state -> (Int64, UInt16) in
-            if milliseconds > state.lastMilliseconds {
-                state.lastMilliseconds = milliseconds
-                // Start low in the 12-bit range so thousands of ids fit in one millisecond.
-                state.counter = UInt16(random.0 & 0x01FF)
-            } else if state.counter < 0x0FFF {
-                state.counter += 1
-            } else {
-                state.lastMilliseconds += 1
-                state.counter = UInt16(random.0 & 0x01FF)
-            }
-            return (state.lastMilliseconds, state.counter)
-        }
+        let (timestamp, counter) = sequence.next(milliseconds: milliseconds, firstCounter: UInt16(random.0 & 0x01FF))
 
         var bytes = [UInt8](repeating: 0, count: 16)
         for index in 0..<6 {
-            bytes[index] = UInt8(truncatingIfNeeded: UInt64(timestamp) >> (8 * (5 - index)))
+            bytes[index] = UInt8(truncatingIfNeeded: timestamp >> (8 * (5 - index)))
         }
         bytes[6] = 0x70 | UInt8(counter >> 8)
         bytes[7] = UInt8(truncatingIfNeeded: counter)

@@ -45,6 +45,8 @@ public final class EventStore: Sendable {
     public let writer: DatabaseWriter
     private let configuration: Configuration
     private let checkpointer: Checkpointer
+    /// PASSIVE checkpoints run by the background checkpointer of this store.
+    var backgroundCheckpoints: Int { checkpointer.checkpointsRun }
     private let writerConnection: SQLiteConnection
     private let idleReaders = Mutex<[SQLiteConnection]>([])
     private let isClosed = Atomic<Bool>(false)

@@ -1,4 +1,4 @@
-import EventStore
+@testable import EventStore
 import Foundation
 import Testing
 
@@ -41,6 +41,38 @@ import Testing
         #expect(Self.walSize(directory) == 0)
         let count = try store.read { try $0.scalarInteger("SELECT count(*) FROM events") }
         #expect(count == 8000)
+    }
+
+    @Test func checkpointsFollowWALGrowthWhenItCannotStartAgain() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        var configuration = EventStore.Configuration()
+        configuration.walAutocheckpointPages = 100
+        configuration.pageSizeBytes = 4096
+        let store = try EventStore(path: directory.databasePath, configuration: configuration)
+        defer { store.close() }
+        try store.writer.perform { connection in try EventRecords.insert(makeEvent(entityRef: "PIN"), on: connection) }
+
+        // A read transaction left open keeps its snapshot's frames in the WAL, so SQLite cannot
+        // start the WAL again from its beginning, as under a steady load of reads and writes.
+        let reader = try SQLiteConnection(path: directory.databasePath, readOnly: true, create: false)
+        try reader.execute("BEGIN")
+        #expect(try reader.scalarInteger("SELECT count(*) FROM events") == 1)
+
+        for batch in 0..<150 {
+            let events = (0..<10).map { makeEvent(entityRef: "G-\(batch)-\($0)") }
+            try store.writer.perform { connection in
+                for event in events { try EventRecords.insert(event, on: connection) }
+            }
+        }
+        let frames = (Self.walSize(directory) - 32) / (4096 + 24)
+        try reader.execute("COMMIT")
+
+        // One checkpoint per 100 pages of growth, where a checkpoint after every commit past
+        // the first 100 pages made about 140 here.
+        #expect(frames > 300)
+        #expect(store.backgroundCheckpoints >= 1)
+        #expect(store.backgroundCheckpoints <= frames / 100 + 1)
     }
 
     @Test func reopenKeepsEvents() throws {
