@@ -131,7 +131,7 @@ final class EngineQueue: @unchecked Sendable {
                 continue
             }
             let wasCatchingUp = pacing.isCatchingUp
-            let probeBefore = pacing.probe.map { ($0.probeCount, $0.verdict) }
+            let probeBefore = pacing.probe.map { ($0.probeCount, $0.verdict, $0.reversalCount) }
             let decision = pacing.decide(queued: roots.queuedCount + (spill.isSpilled ? spill.leftInStore : 0))
             if pacing.isCatchingUp != wasCatchingUp {
                 logPacingChange()
@@ -139,6 +139,11 @@ final class EngineQueue: @unchecked Sendable {
             if let probe = pacing.probe, let probeBefore {
                 if probe.probeCount != probeBefore.0 {
                     logProbe(probe, changed: probe.verdict != probeBefore.1)
+                } else if probe.reversalCount != probeBefore.2 {
+                    logger.info("paced, requests came no faster than keeping up: executions run unpaced", [
+                        ("requestRate", String(Int(pacing.smoothedRequestRate))),
+                        ("keepingUpRate", String(Int(probe.keepingUpRate))), ("reversals", String(probe.reversalCount)),
+                    ])
                 } else if probe.verdict != probeBefore.1 {
                     logger.info("requests stopped pressing: pacing is measured again when they press")
                 }

@@ -84,6 +84,9 @@ struct ExecutionPacing {
     private var requestRate = 0.0
     /// `requestRate` smoothed over about four windows, for the probe.
     private var smoothedRate = 0.0
+
+    /// The rate of committed requests per second, smoothed over about 200 ms.
+    var smoothedRequestRate: Double { smoothedRate }
     private var windowStart: UInt64
     private var windowCompleted: Int
 
@@ -128,8 +131,8 @@ struct ExecutionPacing {
 
         // Measured before this look updates it: while the queue is empty, nothing looks.
         let quietFor = now &- lastPressed
-        if quietFor >= ExecutionPacing.verdictLifetimeNanoseconds, var probe, probe.verdict == .helps {
-            probe.forget()
+        if quietFor >= ExecutionPacing.verdictLifetimeNanoseconds, var probe {
+            probe.quiet()
             self.probe = probe
         }
 

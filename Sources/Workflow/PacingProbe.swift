@@ -11,6 +11,13 @@
 /// flight finish or start), then its rate is measured for `measureNanoseconds`. Pacing helps
 /// when the paced rate is at least `requiredGain` times the other.
 ///
+/// A finding that pacing helps must also last: `sustainNanoseconds` after it, a smoothed
+/// request rate under `sustainedGain` times the rate measured keeping up reverses it without a
+/// new probe. Clients that send at a fixed rate and fell behind catch up as soon as executions
+/// are paced, which a probe takes for a gain, and once they have caught up they send no faster
+/// than before. Checks after such reversals back off, so these clients are paced for a small
+/// part of the time only.
+///
 /// A verdict holds until it is checked again: after `firstRecheckNanoseconds`, doubling each
 /// time a check agrees with it, up to `longestRecheckNanoseconds`. It is checked earlier, though
 /// not within `firstRecheckNanoseconds` of the last verdict, when the load moves out of line
@@ -57,6 +64,10 @@ struct PacingProbe {
     static let minimumCommits = 16
     /// Waiting requests under which a rise in their number never triggers a check.
     static let minimumWaitingForRecheck = 8
+    /// How long after finding that pacing helps the request rate must show the gain.
+    static let sustainNanoseconds: UInt64 = 400_000_000
+    /// The part of the gain the request rate must keep while paced: half of `requiredGain`'s.
+    static let sustainedGain = 1.15
 
     private(set) var verdict = Verdict.unknown
     /// The rates of the last completed probe, in committed requests per second.
@@ -81,6 +92,10 @@ struct PacingProbe {
     private var recheckInterval = PacingProbe.firstRecheckNanoseconds
     /// Requests waiting for a commit when the last verdict was reached.
     private var waitingAtVerdict = 0
+    /// The next check after a finding that pacing helps is reversed for want of a lasting gain.
+    private var reversalBackoff = PacingProbe.firstRecheckNanoseconds
+    /// Findings reversed for want of a lasting gain, for the log and for tests.
+    private(set) var reversalCount = 0
 
     /// True while a probe runs: its mode applies whether or not requests still press.
     var isProbing: Bool { phase != nil }
@@ -95,6 +110,11 @@ struct PacingProbe {
             cancel()
         }
         guard var phase else {
+            if verdict == .helps, now &- lastVerdictAt >= PacingProbe.sustainNanoseconds,
+               requestRate < keepingUpRate * PacingProbe.sustainedGain {
+                reverse(now: now, waiting: waiting)
+                return .free
+            }
             guard isDue(now: now, waiting: waiting, requestRate: requestRate) else { return verdict == .helps ? .paced : .free }
             self.phase = Phase(mode: verdict == .helps ? .paced : .keepingUp, start: now)
             firstRate = nil
@@ -133,6 +153,31 @@ struct PacingProbe {
         cancel()
         verdict = .unknown
         recheckInterval = PacingProbe.firstRecheckNanoseconds
+        reversalBackoff = PacingProbe.firstRecheckNanoseconds
+    }
+
+    /// Called while requests have not pressed for a while: drops a finding that pacing helps,
+    /// and the backoff of reversals. A finding that it does not help is kept until its check.
+    mutating func quiet() {
+        if verdict == .helps {
+            forget()
+        } else {
+            reversalBackoff = PacingProbe.firstRecheckNanoseconds
+        }
+    }
+
+    /// Reverses a finding that pacing helps, without measuring again: paced, the requests came
+    /// no faster than keeping up. Clients that send at a fixed rate and fell behind catch up as
+    /// soon as executions are paced, and during a probe that looks like a gain, one that lasts
+    /// only until they have caught up. A probe would find the same again at once, so checks
+    /// after a reversal back off, doubling up to `longestRecheckNanoseconds`.
+    private mutating func reverse(now: UInt64, waiting: Int) {
+        verdict = .doesNotHelp
+        recheckInterval = reversalBackoff
+        reversalBackoff = min(reversalBackoff * 2, PacingProbe.longestRecheckNanoseconds)
+        lastVerdictAt = now
+        waitingAtVerdict = waiting
+        reversalCount += 1
     }
 
     /// Drops a probe under way, whose rates would mix with a mode it did not choose.

@@ -156,12 +156,68 @@ import Testing
         simulation.run(milliseconds: 400, rate: Self.flood)
         #expect(simulation.probe.probeCount == 1)
 
-        // The rate falls at once under what pacing reached, but the check waits for 1 s.
-        simulation.run(milliseconds: 600, rate: Self.steady)
+        // The rate falls at once under what pacing reached, though not to what keeping up
+        // reached, but the check waits for 1 s.
+        simulation.run(milliseconds: 600) { _ in 5_000 }
         #expect(simulation.probe.probeCount == 1)
         #expect(!simulation.probe.isProbing)
-        simulation.run(milliseconds: 700, rate: Self.steady)
+        simulation.run(milliseconds: 700) { _ in 5_000 }
         #expect(simulation.probe.probeCount == 2)
+        #expect(simulation.probe.reversalCount == 0)
+    }
+
+    /// Clients that send on a schedule, 600 requests per second in all, and send what they
+    /// owe at once when they fell behind. Paced, the server takes 1,600 requests per second and
+    /// runs 1 execution per 100; keeping up, 566. Free, it takes 590 while no backlog is left,
+    /// and 300 while its executions drain one, at 900 executions per second beyond the requests'.
+    struct ScheduledClients {
+        var probe = PacingProbe()
+        var now: UInt64 = 1_000_000_000
+        var completed = 0.0
+        var owed = 0.0
+        var backlog = 0.0
+        var smoothed = 0.0
+        var pacedMilliseconds = 0
+        /// The backlog of executions, sampled every 5 ms.
+        var backlogs: [Double] = []
+
+        mutating func run(milliseconds: Int) {
+            for _ in 0..<(milliseconds / 5) {
+                let mode = probe.mode(now: now, completed: Int(completed), waiting: 16, requestRate: smoothed)
+                owed += 600 * 0.005
+                let capacity: Double = switch mode {
+                case .paced: 1_600
+                case .keepingUp: 566
+                case .free: backlog > 0 ? 300 : 590
+                }
+                let sent = min(owed, capacity * 0.005)
+                owed -= sent
+                completed += sent
+                switch mode {
+                case .paced: backlog += sent * 0.99
+                case .keepingUp: break
+                case .free: backlog = max(backlog - 900 * 0.005, 0)
+                }
+                smoothed = 0.9 * smoothed + 0.1 * sent / 0.005
+                if mode == .paced { pacedMilliseconds += 5 }
+                backlogs.append(backlog)
+                now += 5_000_000
+            }
+        }
+    }
+
+    /// Paced, such clients come faster only until they have caught up: a probe takes that for
+    /// a gain, and the rate right after shows that it was none.
+    @Test func clientsCatchingUpAreNotPacedForLong() {
+        var clients = ScheduledClients()
+        clients.run(milliseconds: 60_000)
+
+        #expect(clients.probe.reversalCount >= 1)
+        // Paced 48% of the time, with up to 4,500 executions put off, when only a probe could reverse the finding.
+        #expect(Double(clients.pacedMilliseconds) / 60_000 < 0.1)
+        // The executions a paced phase put off are drained within a second or so.
+        let sorted = clients.backlogs.sorted()
+        #expect(sorted[sorted.count * 99 / 100] < 1_000)
     }
 
     @Test func cancelDropsProbeUnderWay() {
