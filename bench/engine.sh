@@ -11,7 +11,8 @@
 #   3. rows written per second during the throughput run (events inserted, event statuses and
 #      entities updated);
 #   4. the inventory feed: 10,000 InventoryDelta events of +1/-1 over 100 positions of one
-#      catalogue from 32 connections, time to drain and a check of every position's sum.
+#      catalogue from 32 connections, time to drain and a check of every position's sum;
+#   5. each change of pacing's finding during the runs, from the server's log.
 # Usage: bench/engine.sh   (about 3 minutes on 2 cores plus the release build)
 # Environment: BENCH_SECONDS (wrk duration, default 4), BENCH_FULFILMENTS (orders set up for the
 # throughput run, default 80000: more than wrk can post in BENCH_SECONDS, as every event needs
@@ -186,3 +187,8 @@ print(f"inventory feed: 10000 deltas over 100 positions of one catalogue from 32
       f"{float(posted_seconds):.2f} s, all executed after {elapsed:.2f} s ({10000 / elapsed:.0f} events/s); "
       f"{complete} COMPLETE, sum of onHand {on_hand} = sum of deltas {deltas}")
 PY
+
+# 4. What pacing found during the runs: each change of finding, from the server's log.
+echo "pacing findings during the runs (time, finding):"
+grep -E 'msg="(pacing raises|pacing does not|paced, requests came)' "$work/server.log" \
+  | sed -E 's/^time=([^ ]*) .*msg="([^"]*)"(.*)$/  \1 \2\3/' || echo "  none: requests never pressed"
