@@ -11,12 +11,13 @@
 /// flight finish or start), then its rate is measured for `measureNanoseconds`. Pacing helps
 /// when the paced rate is at least `requiredGain` times the other.
 ///
-/// A finding that pacing helps must also last: `sustainNanoseconds` after it, a smoothed
+/// A finding that pacing helps must also last: from `sustainNanoseconds` after it, a smoothed
 /// request rate under `sustainedGain` times the rate measured keeping up reverses it without a
 /// new probe. Clients that send at a fixed rate and fell behind catch up as soon as executions
 /// are paced, which a probe takes for a gain, and once they have caught up they send no faster
 /// than before. Checks after such reversals back off, so these clients are paced for a small
-/// part of the time only.
+/// part of the time only. A gain that lasted `firstRecheckNanoseconds` ends the backoff, so a
+/// flood whose rate dips (a stall of the disk) is checked again 1 s after its reversal.
 ///
 /// A verdict holds until it is checked again: after `firstRecheckNanoseconds`, doubling each
 /// time a check agrees with it, up to `longestRecheckNanoseconds`. It is checked earlier, though
@@ -110,10 +111,16 @@ struct PacingProbe {
             cancel()
         }
         guard var phase else {
-            if verdict == .helps, now &- lastVerdictAt >= PacingProbe.sustainNanoseconds,
-               requestRate < keepingUpRate * PacingProbe.sustainedGain {
-                reverse(now: now, waiting: waiting)
-                return .free
+            let sinceVerdict = now &- lastVerdictAt
+            if verdict == .helps, sinceVerdict >= PacingProbe.sustainNanoseconds {
+                if requestRate < keepingUpRate * PacingProbe.sustainedGain {
+                    reverse(now: now, waiting: waiting)
+                    return .free
+                }
+                if sinceVerdict >= PacingProbe.firstRecheckNanoseconds {
+                    // The gain lasted: a later reversal is a dip of a real flood, checked again soon.
+                    reversalBackoff = PacingProbe.firstRecheckNanoseconds
+                }
             }
             guard isDue(now: now, waiting: waiting, requestRate: requestRate) else { return verdict == .helps ? .paced : .free }
             self.phase = Phase(mode: verdict == .helps ? .paced : .keepingUp, start: now)

@@ -220,6 +220,25 @@ import Testing
         #expect(sorted[sorted.count * 99 / 100] < 1_000)
     }
 
+    /// A flood whose rate dips (a stall of the disk) after its gain has lasted is reversed,
+    /// but checked again a second later each time: the backoff of reversals is for gains that
+    /// never lasted.
+    @Test func floodDipsCostASecondEach() {
+        var simulation = Simulation()
+        simulation.run(milliseconds: 10_000, rate: Self.flood)
+        #expect(simulation.probe.verdict == .helps)
+
+        for dip in 1...4 {
+            simulation.run(milliseconds: 300) { _ in 1_000 }
+            let pacedBefore = simulation.pacedMilliseconds
+            simulation.run(milliseconds: 3_000, rate: Self.flood)
+
+            #expect(simulation.probe.reversalCount <= dip)
+            #expect(simulation.pacedMilliseconds - pacedBefore >= 1_500)
+            #expect(simulation.probe.verdict == .helps)
+        }
+    }
+
     @Test func cancelDropsProbeUnderWay() {
         var simulation = Simulation()
         simulation.run(milliseconds: 50, rate: Self.flood)
