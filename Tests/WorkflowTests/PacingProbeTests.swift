@@ -239,6 +239,21 @@ import Testing
         }
     }
 
+    /// A recheck probe cancelled in its keeping-up phase leaves that phase's low rate in the
+    /// smoothed rate: the lasting-gain check waits 400 ms after it instead of reversing at once.
+    @Test func cancelledRecheckDoesNotReverse() {
+        var simulation = Simulation()
+        simulation.run(milliseconds: 1_450, rate: Self.flood)
+        #expect(simulation.probe.isProbing)
+
+        simulation.probe.cancel()
+        // The keeping-up windows are still in the smoothed rate for a moment.
+        simulation.run(milliseconds: 100) { _ in 3_300 }
+        simulation.run(milliseconds: 1_000, rate: Self.flood)
+
+        #expect(simulation.probe.reversalCount == 0)
+    }
+
     @Test func cancelDropsProbeUnderWay() {
         var simulation = Simulation()
         simulation.run(milliseconds: 50, rate: Self.flood)
