@@ -3,8 +3,8 @@ import JSON
 /// An event as the bound values of its `events` row.
 ///
 /// Building one encodes the attributes and source events as JSON and converts the id to its
-/// 16 bytes. The workflow engine builds them on its worker threads, so the single writer
-/// thread only binds and steps the INSERT.
+/// 16 bytes. The workflow engine builds them on its worker threads, and the API on the thread
+/// that accepts the request, so the single writer thread only binds and steps the INSERT.
 public struct EncodedEvent: Sendable {
     public let id: String
     /// The values of `EventRecords.insertSQL`, in the order of `EventRecords.columns`.

@@ -88,6 +88,39 @@ public enum EventRecords {
         return found
     }
 
+    /// Returns the PENDING ORCHESTRATION events of `retailerId` that name `rootRef` as their root's
+    /// ref, or as their own ref without a root ref, in commit order (by rowid). The caller keeps
+    /// the ones whose root it means: the type is not checked here.
+    ///
+    /// Both sides walk an entity index from the oldest PENDING event's `generated_on`, since
+    /// no PENDING event is older, so a root with a long history is not read from its start.
+    public static func pendingOrchestrationEvents(retailerId: String, rootRef: String, on connection: SQLiteConnection) throws
+        -> [Event] {
+        var oldest: Int64?
+        try connection.query("""
+            SELECT min(generated_on) FROM events INDEXED BY events_by_status
+            WHERE event_status = ? AND \(AuditIndexSchema.excludesAudits)
+            """, [.text(EventStatus.pending)]) { row in
+            oldest = row.isNull(0) ? nil : row.integer(0)
+        }
+        guard let oldest else { return [] }
+
+        let filter = "event_status = ?2 AND type = ?3 AND retailer_id = ?4 AND generated_on >= ?5"
+        var events: [Event] = []
+        try connection.query("""
+            SELECT \(columns), rowid AS commit_order FROM events INDEXED BY events_by_root_entity_ref
+            WHERE root_entity_ref = ?1 AND \(filter)
+            UNION ALL
+            SELECT \(columns), rowid AS commit_order FROM events INDEXED BY events_by_entity_ref
+            WHERE entity_ref = ?1 AND root_entity_ref IS NULL AND \(filter)
+            ORDER BY commit_order
+            """, [.text(rootRef), .text(EventStatus.pending), .text(EventType.orchestration), .text(retailerId),
+                  .integer(oldest)]) { row in
+            events.append(try EventRow.decode(row))
+        }
+        return events
+    }
+
     /// Counts the PENDING ORCHESTRATION events.
     public static func countPendingOrchestrationEvents(on connection: SQLiteConnection) throws -> Int {
         var count = 0

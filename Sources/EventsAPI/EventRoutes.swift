@@ -92,6 +92,14 @@ public struct EventRoutes: Sendable {
             return
         }
 
+        // Encoded here, so the writer thread, which every request shares, spends no time on JSON.
+        let encoded: EncodedEvent
+        do {
+            encoded = try EncodedEvent(event)
+        } catch {
+            responder.send(APIError(500, "the event could not be encoded for storage: \(error)").response)
+            return
+        }
         let body = EventRoutes.acceptedBody(event)
         let requestHash = Crypto.sha256(input.canonicalBody)
         let purgeBefore = purgeCutoff(now: now)
@@ -108,7 +116,7 @@ public struct EventRoutes: Sendable {
                     return .replayed(status: entry.responseStatus, body: entry.responseBody)
                 }
             }
-            try EventRecords.insert(event, on: connection)
+            try EventRecords.insert(encoded, on: connection)
             if let idempotencyKey {
                 try IdempotencyRecords.save(IdempotencyRecords.Entry(
                     username: user.username, key: idempotencyKey, requestHash: requestHash, responseStatus: 200,

@@ -10,23 +10,31 @@ import Telemetry
 /// (`Reload`), a chunk at a time whenever the queue is down to half the limit, until none is left. Accepted
 /// events join the queue again only then, so the events of a root keep their order.
 /// Due SCHEDULED events and events put back after a stale write always join the queue.
+///
+/// A sync request waits behind the events of its root only. Its root runs before the other
+/// ready roots (see `RootQueue`). While the queue is spilled, a worker also reads that root's
+/// PENDING events at once (`RootReload`), so they join the queue ahead of the backlog.
 final class EngineQueue: @unchecked Sendable {
     /// Reads up to `limit` PENDING ORCHESTRATION events committed after `cursor` (from the
     /// oldest one when nil), in commit order, with the cursor of the last one.
     typealias Reload = @Sendable (_ cursor: Int64?, _ limit: Int) throws -> [(rowid: Int64, event: Event)]
+    /// Reads every PENDING ORCHESTRATION event of `root`, in commit order.
+    typealias RootReload = @Sendable (_ root: RootKey) throws -> [Event]
 
     init(maxUncommittedPerRoot: Int, maxInFlight: Int, memoryLimit: Int, pacing: ExecutionPacing,
-         reload: @escaping Reload, logger: Logger) {
+         reload: @escaping Reload, rootReload: @escaping RootReload = { _ in [] }, logger: Logger) {
         roots = RootQueue(maxUncommitted: maxUncommittedPerRoot)
         self.maxInFlight = max(maxInFlight, 1)
         self.memoryLimit = max(memoryLimit, 2)
         self.pacing = pacing
         self.reload = reload
+        self.rootReload = rootReload
         self.logger = logger
     }
 
     private let memoryLimit: Int
     private let reload: Reload
+    private let rootReload: RootReload
     /// Events read by one reload: small reads keep the memory they use brief and small.
     private static let reloadChunk = 2_000
     // Guarded by `condition`.
@@ -42,6 +50,8 @@ final class EngineQueue: @unchecked Sendable {
         /// (the reload's snapshot may still show them PENDING).
         var acceptedDuringReload: [Event] = []
         var finishedDuringReload: Set<String> = []
+        /// Events of sync requests accepted while spilled, whose roots a worker reads next.
+        var syncEvents: [Event] = []
         /// Events left in the database since the spill began, or PENDING at start, for the log
         /// and the pacing's backlog limit.
         var leftInStore = 0
@@ -68,9 +78,10 @@ final class EngineQueue: @unchecked Sendable {
 
     /// Queues events; returns how many were new. With `mayLeaveInStore`, the events are PENDING
     /// in the database and may stay there while the queue is spilled; without it (due SCHEDULED
-    /// events, whose stored status is not PENDING) they always join the queue.
+    /// events, whose stored status is not PENDING) they always join the queue. `forSync` events
+    /// (of `/event/sync`) left in the database have their roots read ahead of the backlog.
     @discardableResult
-    func enqueue(_ events: [Event], mayLeaveInStore: Bool = true) -> Int {
+    func enqueue(_ events: [Event], mayLeaveInStore: Bool = true, forSync: Bool = false) -> Int {
         condition.lock()
         defer { condition.unlock() }
         var added = 0
@@ -86,9 +97,13 @@ final class EngineQueue: @unchecked Sendable {
             if mayLeaveInStore && spill.isSpilled {
                 if spill.isReloading { spill.acceptedDuringReload.append(event) }
                 spill.leftInStore += 1
+                if forSync {
+                    spill.syncEvents.append(event)
+                    condition.signal()
+                }
                 continue
             }
-            if roots.enqueue(event) { added += 1 }
+            if roots.enqueue(event, forSync: forSync) { added += 1 }
         }
         // One waiting worker per new event is enough; waking all of them costs context switches.
         // Paced workers look again by themselves, but only while events are queued: workers
@@ -120,6 +135,10 @@ final class EngineQueue: @unchecked Sendable {
         defer { condition.unlock() }
         while true {
             if stopping { return nil }
+            if spill.isSpilled && !spill.isReloading && !spill.syncEvents.isEmpty {
+                readRootsOfSyncEvents()
+                continue
+            }
             if spill.isSpilled && !spill.isReloading && roots.queuedCount <= memoryLimit / 2 {
                 reloadSpilledEvents()
                 continue
@@ -174,12 +193,7 @@ final class EngineQueue: @unchecked Sendable {
         condition.unlock()
         let result = Result { try reload(cursor, limit) }
         condition.lock()
-        defer {
-            spill.isReloading = false
-            spill.acceptedDuringReload = []
-            spill.finishedDuringReload = []
-            condition.broadcast()
-        }
+        defer { endRead() }
 
         switch result {
         case .success(let found):
@@ -193,6 +207,7 @@ final class EngineQueue: @unchecked Sendable {
                 roots.enqueue(event)
             }
             spill.isSpilled = false
+            spill.syncEvents = []
             // An estimate until here (duplicates and events accepted during the read skew it);
             // none is left now.
             spill.leftInStore = 0
@@ -204,6 +219,57 @@ final class EngineQueue: @unchecked Sendable {
                 _ = condition.wait(until: Date(timeIntervalSinceNow: 1))
             }
         }
+    }
+
+    /// Reads the PENDING events of the roots of sync events accepted while spilled, and queues
+    /// them in commit order. Call it with the lock held: it releases the lock while it reads.
+    ///
+    /// Events of such a root that are in memory already came earlier in commit order, and the
+    /// queue skips them when read again. The spill goes on: a later reload skips what this read
+    /// queued while it is queued or running, and no longer finds PENDING what has committed.
+    /// It shares the reload's flag, so the two never read at once and `finish` records the
+    /// events that end during the read.
+    private func readRootsOfSyncEvents() {
+        spill.isReloading = true
+        var rootsToRead: [RootKey] = []
+        let syncEventIDs = Set(spill.syncEvents.map(\.id))
+        for event in spill.syncEvents {
+            let root = RootKey(of: event)
+            if !rootsToRead.contains(root) { rootsToRead.append(root) }
+        }
+        spill.syncEvents = []
+        condition.unlock()
+        let results = rootsToRead.map { root in (root, Result { try rootReload(root) }) }
+        condition.lock()
+        defer { endRead() }
+
+        for (root, result) in results {
+            switch result {
+            case .success(let found):
+                var queued = 0
+                for event in found where !spill.finishedDuringReload.contains(event.id) {
+                    if roots.enqueue(event, forSync: syncEventIDs.contains(event.id)) { queued += 1 }
+                }
+                spill.leftInStore = max(spill.leftInStore - queued, 0)
+                logger.debug("a sync request's root was read ahead of the backlog", [
+                    ("root", root.description), ("queued", String(queued)),
+                ])
+            case .failure(let error):
+                // Its events stay in the database and come back with the backlog, in order.
+                logger.error("cannot read the PENDING events of a sync request's root; it waits for the backlog", [
+                    ("root", root.description), ("error", "\(error)"),
+                ])
+            }
+        }
+    }
+
+    /// Ends a read of the database by `reloadSpilledEvents` or `readRootsOfSyncEvents`, with the
+    /// lock held, and wakes the workers that waited for it.
+    private func endRead() {
+        spill.isReloading = false
+        spill.acceptedDuringReload = []
+        spill.finishedDuringReload = []
+        condition.broadcast()
     }
 
     private func logPacingChange() {

@@ -19,9 +19,12 @@ public struct RootKey: Hashable, Sendable, CustomStringConvertible {
         if let rootRef = context.rootEntityRef ?? (isOwnRoot ? context.entityRef : nil) {
             ref = rootRef
         } else {
-            ref = "id:" + (context.rootEntityId ?? (isOwnRoot ? context.entityId : nil) ?? "")
+            ref = Self.idPrefix + (context.rootEntityId ?? (isOwnRoot ? context.entityId : nil) ?? "")
         }
     }
+
+    /// Starts `ref` when the event names its root by id only.
+    static let idPrefix = "id:"
 
     public var description: String {
         "\(type)/\(ref) of retailer \(retailerId)"
@@ -47,6 +50,9 @@ struct TakenEvent {
 /// When a write fails, the root's generation changes, the writes computed on top of it fail
 /// as stale, their events come back to the front of the queue, and the root runs again once
 /// nothing of it is in flight.
+///
+/// A root with a queued sync event (of `/event/sync`) runs before the other ready roots, until
+/// that event is taken: a client waits for it, so it waits behind its own root's events only.
 struct RootQueue {
     struct RootState {
         var queue = EventFIFO()
@@ -65,7 +71,13 @@ struct RootQueue {
     let maxUncommitted: Int
     private var roots: [RootKey: RootState] = [:]
     private var ready = KeyFIFO()
+    /// Ready roots with a sync event queued, taken before `ready`. A root may be in both; the
+    /// entry popped second finds it running or idle and is skipped.
+    private var urgent = KeyFIFO()
     private var readySet: Set<RootKey> = []
+    /// Sync events queued and not taken yet, and their number per root.
+    private var syncEventIDs: Set<String> = []
+    private var syncEventsPerRoot: [RootKey: Int] = [:]
     /// Ids of events queued or in flight, so an event reloaded and also announced runs once.
     private var known: Set<String> = []
 
@@ -80,20 +92,29 @@ struct RootQueue {
         known.contains(id)
     }
 
-    /// Appends `event` to its root's queue. Returns false when the event is queued or in flight already.
+    /// Appends `event` to its root's queue; with `forSync`, the root runs before the other ready
+    /// roots until the event is taken. Returns false when the event is queued or in flight already.
     @discardableResult
-    mutating func enqueue(_ event: Event) -> Bool {
+    mutating func enqueue(_ event: Event, forSync: Bool = false) -> Bool {
         guard known.insert(event.id).inserted else { return false }
         let root = RootKey(of: event)
         roots[root, default: RootState()].queue.append(event)
         queuedCount += 1
+        if forSync {
+            syncEventIDs.insert(event.id)
+            syncEventsPerRoot[root, default: 0] += 1
+            if let state = roots[root], canRun(state) {
+                readySet.insert(root)
+                urgent.append(root)
+            }
+        }
         markReadyIfPossible(root)
         return true
     }
 
     /// Takes the next event of the next ready root and marks the root executing.
     mutating func take() -> TakenEvent? {
-        while let root = ready.popFirst() {
+        while let root = urgent.popFirst() ?? ready.popFirst() {
             readySet.remove(root)
             guard var state = roots.removeValue(forKey: root) else { continue }
             guard canRun(state) else {
@@ -110,6 +131,10 @@ struct RootQueue {
                 continue
             }
             queuedCount -= 1
+            if syncEventIDs.remove(event.id) != nil {
+                let left = (syncEventsPerRoot[root] ?? 1) - 1
+                syncEventsPerRoot[root] = left > 0 ? left : nil
+            }
             state.executing = true
             roots[root] = state
             return TakenEvent(event: event, root: root, generation: state.generation, layer: state.layer)
@@ -168,7 +193,7 @@ struct RootQueue {
         (roots[root]?.generation ?? 0) == generation
     }
 
-    var hasReady: Bool { !ready.isEmpty }
+    var hasReady: Bool { !ready.isEmpty || !urgent.isEmpty }
 
     private mutating func settle(_ root: RootKey) {
         guard var state = roots[root] else { return }
@@ -191,7 +216,11 @@ struct RootQueue {
 
     private mutating func markReadyIfPossible(_ root: RootKey) {
         guard let state = roots[root], canRun(state), readySet.insert(root).inserted else { return }
-        ready.append(root)
+        if syncEventsPerRoot[root] != nil {
+            urgent.append(root)
+        } else {
+            ready.append(root)
+        }
     }
 }
 

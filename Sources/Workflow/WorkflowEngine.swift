@@ -60,6 +60,14 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
                                  maxInFlight: configuration.maxUncommitted, memoryLimit: configuration.queueMemoryLimit,
                                  pacing: pacing, reload: { [store] cursor, limit in
                                      try store.read { try EventRecords.pendingOrchestrationEvents(after: cursor, limit: limit, on: $0) }
+                                 }, rootReload: { [store] root in
+                                     // Events that name their root by id only have no index to find them by; they
+                                     // come back with the backlog.
+                                     guard !root.ref.hasPrefix(RootKey.idPrefix) else { return [] }
+                                     let found = try store.read {
+                                         try EventRecords.pendingOrchestrationEvents(retailerId: root.retailerId, rootRef: root.ref, on: $0)
+                                     }
+                                     return found.filter { RootKey(of: $0) == root }
                                  }, logger: logger)
         self.webhooks = WebhookDispatcher(store: store, configuration: configuration.webhooks, logger: logger)
         var executed: [String: Counter] = [:]
@@ -199,7 +207,7 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
             switch result {
             case .success:
                 queue.addWaiter(waiter, for: stored.id)
-                queue.enqueue([stored])
+                queue.enqueue([stored], forSync: true)
             case .failure(let error):
                 waiter.finish(.rejected("the event could not be stored: \(error)"))
             }
@@ -212,7 +220,7 @@ public final class WorkflowEngine: EventSubmissionListener, Sendable {
                               completion: @escaping @Sendable (SyncExecutionResult) -> Void) {
         let waiter = makeWaiter(eventId: event.id, timeoutMilliseconds: timeoutMilliseconds, completion: completion)
         queue.addWaiter(waiter, for: event.id)
-        queue.enqueue([event])
+        queue.enqueue([event], forSync: true)
     }
 
     /// Calls `completion` with the outcome of the stored event `eventId`: at once when it was

@@ -44,6 +44,42 @@ import Testing
         #expect(tail.map(\.event.id) == [pendingIDs[9], later.id])
     }
 
+    @Test func pendingEventsOfOneRootComeInCommitOrder() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try EventStore(path: directory.databasePath)
+        defer { store.close() }
+
+        // The root's own events (no root ref) and its children's, with generatedOn running
+        // backwards; around them, events that must not be read.
+        func own(_ time: Int64) -> Event {
+            var event = makeEvent(entityRef: "HD-7", rootEntityRef: "HD-7", generatedOn: time)
+            event.context.rootEntityRef = nil
+            event.context.rootEntityType = nil
+            return event
+        }
+        let expected = [own(5_000), makeEvent(entityType: "FULFILMENT", entityRef: "F-1", rootEntityRef: "HD-7", generatedOn: 4_000),
+                      own(3_000), makeEvent(entityType: "FULFILMENT", entityRef: "F-2", rootEntityRef: "HD-7", generatedOn: 2_000)]
+        let others = [
+            makeEvent(entityRef: "HD-8", rootEntityRef: "HD-8", generatedOn: 4_500),
+            makeEvent(retailerId: "2", entityRef: "HD-7", rootEntityRef: "HD-7", generatedOn: 4_500),
+            makeEvent(type: EventType.orchestrationAudit, entityRef: "HD-7", rootEntityRef: "HD-7", status: EventStatus.success, generatedOn: 4_500),
+            makeEvent(type: EventType.general, entityRef: "HD-7", rootEntityRef: "HD-7", generatedOn: 4_500),
+            makeEvent(entityRef: "HD-7", rootEntityRef: "HD-7", status: EventStatus.complete, generatedOn: 4_500),
+        ]
+        try store.writer.perform { connection in
+            for (event, other) in zip(expected, others) {
+                try EventRecords.insert(event, on: connection)
+                try EventRecords.insert(other, on: connection)
+            }
+            try EventRecords.insert(others[4], on: connection)
+        }
+
+        let read = try store.read { try EventRecords.pendingOrchestrationEvents(retailerId: "1", rootRef: "HD-7", on: $0) }
+        #expect(read.map(\.id) == expected.map(\.id))
+        #expect(try store.read { try EventRecords.pendingOrchestrationEvents(retailerId: "1", rootRef: "HD-9", on: $0) }.isEmpty)
+    }
+
     @Test func noPendingEventsReadsNothing() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }

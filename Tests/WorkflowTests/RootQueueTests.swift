@@ -48,6 +48,34 @@ import Testing
         #expect(takeID(&queue) == a3.id)
     }
 
+    @Test func rootOfSyncEventRunsFirst() throws {
+        var queue = RootQueue()
+        let others = (0..<5).map { event("F\($0)", root: "OTHER-\($0)") }
+        let earlier = event("S0", root: "S"), sync = event("S1", root: "S"), later = event("S2", root: "S")
+        for item in others + [earlier] { queue.enqueue(item) }
+        queue.enqueue(sync, forSync: true)
+        queue.enqueue(later)
+
+        // The sync event's root goes ahead of the other roots, and its earlier event first.
+        let first = try #require(takeNext(&queue))
+        #expect(first.event.id == earlier.id)
+        queue.willSubmit(first.root, generation: first.generation, writes: [])
+        queue.didSubmit(first.root)
+        #expect(takeID(&queue) == sync.id)
+        queue.willSubmit(first.root, generation: first.generation, writes: [])
+        queue.didSubmit(first.root)
+
+        // Once the sync event is taken, its root waits its turn again.
+        #expect(takeID(&queue) == others[0].id)
+        var rest: [String] = []
+        while let taken = takeNext(&queue) {
+            rest.append(taken.event.id)
+            queue.willSubmit(taken.root, generation: taken.generation, writes: [])
+            queue.didSubmit(taken.root)
+        }
+        #expect(rest == others.dropFirst().map(\.id) + [later.id])
+    }
+
     @Test func failedWriteRequeuesLaterOnes() throws {
         var queue = RootQueue(maxUncommitted: 8)
         let events = (1...4).map { event("F\($0)", root: "A") }

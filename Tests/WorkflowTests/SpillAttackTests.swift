@@ -404,6 +404,65 @@ import Testing
         #expect(try harness.entity("TALLY", "T1")?.attributes["total"]?.integerValue == total)
     }
 
+    /// A sync request waits behind its root's events, not behind the whole backlog left in the
+    /// database: its root is read ahead, with the root's earlier events first.
+    @Test func syncRequestSkipsOtherRootsBacklog() throws {
+        let harness = try EngineHarness {
+            $0.workerCount = 2
+            $0.queueMemoryLimit = 4
+        }
+        defer { harness.close() }
+        let backlog = (0..<1_000).map { Self.delta("SKU-\($0 % 50)", root: "CAT-BUSY-\($0 % 10)") }
+        try harness.post(backlog)
+        // Earlier events of the sync request's root, left in the database with the backlog.
+        let earlier = (0..<3).map { _ in Self.delta("SKU-QUICK", 2, root: "CAT-QUICK") }
+        try harness.post(earlier)
+
+        let syncEvent = Self.delta("SKU-QUICK", 5, root: "CAT-QUICK")
+        let result = harness.sync(syncEvent, timeoutMilliseconds: 30_000)
+        let backlogLeft = try backlog.filter { try harness.status(of: $0.id) == EventStatus.pending }.count
+
+        guard case .processed(let report) = result else {
+            Issue.record("the sync request got \(result) instead of its execution")
+            return
+        }
+        #expect(report.status == EventStatus.complete)
+        // Without the read ahead, the sync event ran after all 1,000 others.
+        #expect(backlogLeft > 0, "the sync request waited for the whole backlog")
+        for event in earlier {
+            #expect(try harness.status(of: event.id) == EventStatus.complete, "an earlier event of the root ran after the sync one")
+        }
+        #expect(try harness.entity("INVENTORY_POSITION", "SKU-QUICK")?.attributes["onHand"]?.integerValue == 11)
+
+        #expect(try harness.waitUntilProcessed(backlog.map(\.id), seconds: 60))
+        // One snapshot per event, in accepted order per entity: an event read both ahead and
+        // with the backlog ran once.
+        var accepted: [String: [String]] = [:]
+        for event in backlog + earlier + [syncEvent] {
+            accepted[event.context.entityRef!, default: []].append(event.id)
+        }
+        #expect(try harness.snapshotOrder(entityType: "INVENTORY_POSITION") == accepted)
+    }
+
+    /// Without a spill, too, a sync request runs before the queued events of other roots.
+    @Test func syncRequestSkipsOtherRootsQueue() throws {
+        let harness = try EngineHarness { $0.workerCount = 2 }
+        defer { harness.close() }
+        // One root each: roots take turns, so a new root waits behind one event of each.
+        let queued = (0..<1_000).map { Self.delta("SKU-\($0)", root: "CAT-BUSY-\($0)") }
+        try harness.post(queued)
+
+        let result = harness.sync(Self.delta("SKU-QUICK", 5, root: "CAT-QUICK"), timeoutMilliseconds: 30_000)
+        let queuedLeft = try queued.filter { try harness.status(of: $0.id) == EventStatus.pending }.count
+        guard case .processed(let report) = result else {
+            Issue.record("the sync request got \(result) instead of its execution")
+            return
+        }
+        #expect(report.status == EventStatus.complete)
+        #expect(queuedLeft > 0, "the sync request waited for every queued event")
+        #expect(try harness.waitUntilProcessed(queued.map(\.id), seconds: 60))
+    }
+
     @Test func syncWaitersOfSpilledEvents() throws {
         let harness = try EngineHarness {
             $0.workerCount = 2
