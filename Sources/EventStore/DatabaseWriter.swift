@@ -41,8 +41,13 @@ public enum DatabaseWriterError: Error, CustomStringConvertible {
 /// violation fails every item of the group. The schema has no such constraint today.
 ///
 /// Each item is `.normal` (a request waits for it) or `.background` (the workflow engine's own
-/// work). Both commit alike, in the order submitted; the writer only counts the normal items
-/// that wait for their commit, so the engine can tell when requests keep the store busy.
+/// work). Each kind commits in the order submitted, and a group takes the normal items first:
+/// a request waits for the group in progress, not for the engine's backlog ahead of it. While
+/// requests wait, a group takes at most `backgroundItemsBesideRequests` background items, so
+/// it commits soon. An item that depends on one of the other kind is submitted only after that
+/// one's completion, so this order never reverses a dependency. The writer also counts the
+/// normal items that wait for their commit, so the engine can tell when requests keep the
+/// store busy.
 ///
 /// When the writer has been idle for `idleCheckpointDelay`, it runs a TRUNCATE checkpoint so
 /// the WAL file shrinks back. Under load, the store's `Checkpointer` runs PASSIVE ones on its own thread.
@@ -51,6 +56,8 @@ public final class DatabaseWriter: Sendable {
     public struct Configuration: Sendable {
         /// The maximum number of work items committed in one transaction.
         public var maximumGroupSize = 1000
+        /// The maximum number of background items in a group that has normal items.
+        public var backgroundItemsBesideRequests = 64
         /// Idle time after the last write before the WAL is checkpointed and truncated, in milliseconds.
         public var idleCheckpointDelay = 1000
 
@@ -86,7 +93,9 @@ public final class DatabaseWriter: Sendable {
     private enum Admission { case queued, queuedAndWake, rejected }
 
     private struct State {
-        var queue: [WorkItem] = []
+        /// Normal items, then background items, each in the order submitted.
+        var requests: [WorkItem] = []
+        var background: [WorkItem] = []
         var writerIsWaiting = false
         var isClosing = false
     }
@@ -169,6 +178,7 @@ public final class DatabaseWriter: Sendable {
         case .background:
             completion = callerCompletion
         }
+        let isRequest = priority == .normal
         let item = WorkItem(run: { connection, isolated in
             let result = isolated
                 ? DatabaseWriter.runInSavepoint(work, on: connection)
@@ -187,7 +197,11 @@ public final class DatabaseWriter: Sendable {
 
         let admission = state.withLock { state -> Admission in
             guard !state.isClosing else { return .rejected }
-            state.queue.append(item)
+            if isRequest {
+                state.requests.append(item)
+            } else {
+                state.background.append(item)
+            }
             guard state.writerIsWaiting else { return .queued }
             state.writerIsWaiting = false
             return .queuedAndWake
@@ -242,14 +256,19 @@ public final class DatabaseWriter: Sendable {
         while true {
             let batch = state.withLock { state -> [WorkItem]? in
                 state.writerIsWaiting = false
-                if state.queue.isEmpty {
+                if state.requests.isEmpty && state.background.isEmpty {
                     if state.isClosing { return nil }
                     state.writerIsWaiting = true
                     return []
                 }
-                let count = min(state.queue.count, configuration.maximumGroupSize)
-                let batch = Array(state.queue.prefix(count))
-                state.queue.removeFirst(count)
+                let requestCount = min(state.requests.count, configuration.maximumGroupSize)
+                let backgroundRoom = requestCount > 0
+                    ? min(configuration.maximumGroupSize - requestCount, max(configuration.backgroundItemsBesideRequests, 1))
+                    : configuration.maximumGroupSize
+                let backgroundCount = min(state.background.count, backgroundRoom)
+                let batch = Array(state.requests.prefix(requestCount)) + state.background.prefix(backgroundCount)
+                state.requests.removeFirst(requestCount)
+                state.background.removeFirst(backgroundCount)
                 return batch
             }
             guard let batch else { break }

@@ -38,6 +38,44 @@ import Testing
         #expect(!stored.1)
     }
 
+    /// A request queued behind a backlog of background items commits in the next group, with
+    /// at most `backgroundItemsBesideRequests` of them; background items keep their order.
+    @Test func requestsGoBeforeBackgroundBacklog() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try EventStore(path: directory.databasePath)
+        defer { store.close() }
+
+        // The first item holds the writer until the backlog and the request are queued.
+        let release = DispatchSemaphore(value: 0)
+        let done = DispatchGroup()
+        let order = Mutex<[String]>([])
+        func submit(_ label: String, _ priority: DatabaseWriter.Priority, wait: Bool = false) {
+            done.enter()
+            store.writer.submit(priority: priority, { connection in
+                if wait { release.wait() }
+                try EventRecords.insert(makeEvent(), on: connection)
+            }, completion: { result in
+                if case .success = result { order.withLock { $0.append(label) } }
+                done.leave()
+            })
+        }
+        submit("holder", .background, wait: true)
+        Thread.sleep(forTimeInterval: 0.05)
+        for index in 0..<200 { submit("background-\(index)", .background) }
+        submit("request", .normal)
+        release.signal()
+        done.wait()
+
+        let committed = order.withLock { $0 }
+        #expect(committed.count == 202)
+        let request = try #require(committed.firstIndex(of: "request"))
+        // The holder's group, then the request's group: the request and 64 background items.
+        #expect(request <= 1 + 64)
+        let background = committed.filter { $0.hasPrefix("background-") }
+        #expect(background == (0..<200).map { "background-\($0)" })
+    }
+
     @Test func groupRerunsAfterAFailure() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
