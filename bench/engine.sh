@@ -12,7 +12,9 @@
 #      entities updated);
 #   4. the inventory feed: 10,000 InventoryDelta events of +1/-1 over 100 positions of one
 #      catalogue from 32 connections, time to drain and a check of every position's sum;
-#   5. each change of pacing's finding during the runs, from the server's log.
+#   5. each change of pacing's finding during the runs, from the server's log;
+#   6. one POST /event/sync (a ConfirmPick of a fulfilment that wrk did not reach) sent as wrk
+#      stops, while the throughput run's backlog executes: its answer and how long it took.
 # Usage: bench/engine.sh   (about 3 minutes on 2 cores plus the release build)
 # Environment: BENCH_SECONDS (wrk duration, default 4), BENCH_FULFILMENTS (orders set up for the
 # throughput run, default 80000: more than wrk can post in BENCH_SECONDS, as every event needs
@@ -99,7 +101,12 @@ if [ "$posted" -gt "$fulfilments" ]; then
     "raise BENCH_FULFILMENTS or lower BENCH_SECONDS" >&2
   exit 1
 fi
-wait_executed $((before_executed + posted))
+# 6. A sync request behind the backlog, for an order of its own.
+sync_backlog=$((posted - $(executed) + before_executed))
+sync_body="{\"name\":\"ConfirmPick\",\"retailerId\":\"1\",\"entityType\":\"FULFILMENT\",\"entityRef\":\"B-F-$fulfilments\",\"rootEntityType\":\"ORDER\",\"rootEntityRef\":\"B-HD-$fulfilments\",\"attributes\":{\"pickedItems\":[{\"skuRef\":\"SKU-1\",\"quantity\":2}],\"pickedBy\":\"WMS\"}}"
+sync_result=$(curl -s -o "$work/sync.json" -w '%{http_code} %{time_total}' -X POST -H "Authorization: Bearer $token" \
+  -H 'Content-Type: application/json' -d "$sync_body" "$base/api/v4.1/event/sync")
+wait_executed $((before_executed + posted + 1))
 finished=$(now)
 after_rows=$(rows)
 complete=$(sqlite3 -readonly "$database" "SELECT count(*) FROM events WHERE name = 'ConfirmPick' AND event_status = 'COMPLETE'")
@@ -112,7 +119,7 @@ inserted = int(after) - int(before)
 written = inserted + 3 * posted
 print(f"throughput: {posted} ConfirmPick events at 64 connections, POST rate {post_rate}/s, "
       f"all COMPLETE after {elapsed:.2f} s: {posted / elapsed:.0f} events/s POST-to-COMPLETE "
-      f"({complete} COMPLETE, {non2xx} non-2xx)")
+      f"({complete} COMPLETE with the sync request's, {non2xx} non-2xx)")
 print(f"rows written: {written} in {elapsed:.2f} s = {written / elapsed:.0f} rows/s "
       f"({inserted} events inserted, {posted} statuses and {2 * posted} entities updated)")
 PY
@@ -192,3 +199,6 @@ PY
 echo "pacing findings during the runs (time, finding):"
 grep -E 'msg="(pacing raises|pacing does not|paced, requests came)' "$work/server.log" \
   | sed -E 's/^time=([^ ]*) .*msg="([^"]*)"(.*)$/  \1 \2\3/' || echo "  none: requests never pressed"
+
+# 6. Printed last, as it was sent during the throughput run.
+echo "sync request sent as wrk stopped, with $sync_backlog ConfirmPick events not yet executed: HTTP ${sync_result% *} after ${sync_result#* } s: $(cat "$work/sync.json")"
