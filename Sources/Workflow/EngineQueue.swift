@@ -197,14 +197,17 @@ final class EngineQueue: @unchecked Sendable {
 
         switch result {
         case .success(let found):
+            // Sync events the read found keep their priority; reading their roots ahead then
+            // finds them queued already.
+            let syncEventIDs = Set(spill.syncEvents.map(\.id))
             for (_, event) in found where !spill.finishedDuringReload.contains(event.id) {
-                roots.enqueue(event)
+                roots.enqueue(event, forSync: syncEventIDs.contains(event.id))
             }
             if let last = found.last { spill.cursor = last.rowid }
             spill.leftInStore = max(spill.leftInStore - found.count, 0)
             guard found.count < limit else { return }
             for event in spill.acceptedDuringReload where !spill.finishedDuringReload.contains(event.id) {
-                roots.enqueue(event)
+                roots.enqueue(event, forSync: syncEventIDs.contains(event.id))
             }
             spill.isSpilled = false
             spill.syncEvents = []

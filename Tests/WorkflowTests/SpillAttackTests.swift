@@ -444,6 +444,23 @@ import Testing
         #expect(try harness.snapshotOrder(entityType: "INVENTORY_POSITION") == accepted)
     }
 
+    /// A sync event that a reload reads, as it was accepted during the read, keeps its priority.
+    @Test func syncEventReadByReloadGoesFirst() throws {
+        let others = (0..<3).map { Self.delta("SKU-\($0)") }
+        let sync = Self.delta("SKU-SYNC")
+        let box = QueueBox()
+        let queue = Self.queue(memoryLimit: 8, reload: { _, _ in
+            // Accepted while the read runs, and committed before it, so the read sees it too.
+            box.queue?.enqueue([sync], forSync: true)
+            return (others + [sync]).enumerated().map { (Int64($0.offset + 1), $0.element) }
+        })
+        box.queue = queue
+        queue.startSpilled(leftInStore: 3)
+
+        let first = try #require(queue.take())
+        #expect(first.event.id == sync.id)
+    }
+
     /// Without a spill, too, a sync request runs before the queued events of other roots.
     @Test func syncRequestSkipsOtherRootsQueue() throws {
         let harness = try EngineHarness { $0.workerCount = 2 }
@@ -490,4 +507,9 @@ import Testing
         #expect(try harness.waitUntilProcessed(backlog.map(\.id), seconds: 30))
         #expect(try harness.entity("INVENTORY_POSITION", "SKU-0")?.attributes["onHand"]?.integerValue == 100)
     }
+}
+
+/// Lets a test's reload closure reach the queue it belongs to.
+private final class QueueBox: @unchecked Sendable {
+    var queue: EngineQueue?
 }
