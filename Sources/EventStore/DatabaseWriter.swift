@@ -261,9 +261,13 @@ public final class DatabaseWriter: Sendable {
                     state.writerIsWaiting = true
                     return []
                 }
-                let requestCount = min(state.requests.count, configuration.maximumGroupSize)
+                // Room for background items is kept first, so requests that fill every group
+                // cannot hold the engine's writes back.
+                let beside = max(configuration.backgroundItemsBesideRequests, 1)
+                let reserved = state.requests.isEmpty ? 0 : min(state.background.count, beside)
+                let requestCount = min(state.requests.count, max(configuration.maximumGroupSize - reserved, 1))
                 let backgroundRoom = requestCount > 0
-                    ? min(configuration.maximumGroupSize - requestCount, max(configuration.backgroundItemsBesideRequests, 1))
+                    ? min(configuration.maximumGroupSize - requestCount, beside)
                     : configuration.maximumGroupSize
                 let backgroundCount = min(state.background.count, backgroundRoom)
                 let batch = Array(state.requests.prefix(requestCount)) + state.background.prefix(backgroundCount)

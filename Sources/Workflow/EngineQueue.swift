@@ -52,6 +52,9 @@ final class EngineQueue: @unchecked Sendable {
         var finishedDuringReload: Set<String> = []
         /// Events of sync requests accepted while spilled, whose roots a worker reads next.
         var syncEvents: [Event] = []
+        /// Ids of sync events left in the database: whichever read queues one, it queues it as
+        /// a sync event.
+        var syncEventIDs: Set<String> = []
         /// Events left in the database since the spill began, or PENDING at start, for the log
         /// and the pacing's backlog limit.
         var leftInStore = 0
@@ -95,10 +98,16 @@ final class EngineQueue: @unchecked Sendable {
                 ])
             }
             if mayLeaveInStore && spill.isSpilled {
+                // A reload may have read the event before this call: it is queued already.
+                if forSync && roots.isKnown(event.id) {
+                    roots.enqueue(event, forSync: true)
+                    continue
+                }
                 if spill.isReloading { spill.acceptedDuringReload.append(event) }
                 spill.leftInStore += 1
                 if forSync {
                     spill.syncEvents.append(event)
+                    spill.syncEventIDs.insert(event.id)
                     condition.signal()
                 }
                 continue
@@ -199,18 +208,19 @@ final class EngineQueue: @unchecked Sendable {
         case .success(let found):
             // Sync events the read found keep their priority; reading their roots ahead then
             // finds them queued already.
-            let syncEventIDs = Set(spill.syncEvents.map(\.id))
             for (_, event) in found where !spill.finishedDuringReload.contains(event.id) {
-                roots.enqueue(event, forSync: syncEventIDs.contains(event.id))
+                roots.enqueue(event, forSync: spill.syncEventIDs.contains(event.id))
             }
+            forgetQueuedSyncEvents()
             if let last = found.last { spill.cursor = last.rowid }
             spill.leftInStore = max(spill.leftInStore - found.count, 0)
             guard found.count < limit else { return }
             for event in spill.acceptedDuringReload where !spill.finishedDuringReload.contains(event.id) {
-                roots.enqueue(event, forSync: syncEventIDs.contains(event.id))
+                roots.enqueue(event, forSync: spill.syncEventIDs.contains(event.id))
             }
             spill.isSpilled = false
             spill.syncEvents = []
+            spill.syncEventIDs = []
             // An estimate until here (duplicates and events accepted during the read skew it);
             // none is left now.
             spill.leftInStore = 0
@@ -235,7 +245,6 @@ final class EngineQueue: @unchecked Sendable {
     private func readRootsOfSyncEvents() {
         spill.isReloading = true
         var rootsToRead: [RootKey] = []
-        let syncEventIDs = Set(spill.syncEvents.map(\.id))
         for event in spill.syncEvents {
             let root = RootKey(of: event)
             if !rootsToRead.contains(root) { rootsToRead.append(root) }
@@ -249,9 +258,12 @@ final class EngineQueue: @unchecked Sendable {
         for (root, result) in results {
             switch result {
             case .success(let found):
+                // The root's events after its last sync event stay for the reload, so a root
+                // with a long backlog does not fill the memory queue.
+                let lastSync = found.lastIndex { spill.syncEventIDs.contains($0.id) } ?? -1
                 var queued = 0
-                for event in found where !spill.finishedDuringReload.contains(event.id) {
-                    if roots.enqueue(event, forSync: syncEventIDs.contains(event.id)) { queued += 1 }
+                for event in found.prefix(lastSync + 1) where !spill.finishedDuringReload.contains(event.id) {
+                    if roots.enqueue(event, forSync: spill.syncEventIDs.contains(event.id)) { queued += 1 }
                 }
                 spill.leftInStore = max(spill.leftInStore - queued, 0)
                 logger.debug("a sync request's root was read ahead of the backlog", [
@@ -263,6 +275,14 @@ final class EngineQueue: @unchecked Sendable {
                     ("root", root.description), ("error", "\(error)"),
                 ])
             }
+        }
+        forgetQueuedSyncEvents()
+    }
+
+    /// Drops the ids of sync events that are queued, running or finished from `spill.syncEventIDs`.
+    private func forgetQueuedSyncEvents() {
+        spill.syncEventIDs = spill.syncEventIDs.filter {
+            !roots.isKnown($0) && !spill.finishedDuringReload.contains($0)
         }
     }
 

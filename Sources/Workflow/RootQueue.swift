@@ -74,10 +74,13 @@ struct RootQueue {
     /// Ready roots with a sync event queued, taken before `ready`. A root may be in both; the
     /// entry popped second finds it running or idle and is skipped.
     private var urgent = KeyFIFO()
+    private var urgentSet: Set<RootKey> = []
     private var readySet: Set<RootKey> = []
-    /// Sync events queued and not taken yet, and their number per root.
+    /// Sync events queued or in flight, and per root the number of them queued (not taken).
     private var syncEventIDs: Set<String> = []
     private var syncEventsPerRoot: [RootKey: Int] = [:]
+    /// Ids of events taken and not finished or put back.
+    private var takenIDs: Set<String> = []
     /// Ids of events queued or in flight, so an event reloaded and also announced runs once.
     private var known: Set<String> = []
 
@@ -95,18 +98,23 @@ struct RootQueue {
     /// Appends `event` to its root's queue; with `forSync`, the root runs before the other ready
     /// roots until the event is taken. Returns false when the event is queued or in flight already.
     @discardableResult
+    ///
+    /// An event queued already (read back from the database before its sync request's call) or
+    /// in flight becomes a sync event with `forSync`, but is not queued again.
     mutating func enqueue(_ event: Event, forSync: Bool = false) -> Bool {
-        guard known.insert(event.id).inserted else { return false }
         let root = RootKey(of: event)
+        guard known.insert(event.id).inserted else {
+            if forSync && syncEventIDs.insert(event.id).inserted && !takenIDs.contains(event.id) {
+                syncEventsPerRoot[root, default: 0] += 1
+                markReadyIfPossible(root)
+            }
+            return false
+        }
         roots[root, default: RootState()].queue.append(event)
         queuedCount += 1
         if forSync {
             syncEventIDs.insert(event.id)
             syncEventsPerRoot[root, default: 0] += 1
-            if let state = roots[root], canRun(state) {
-                readySet.insert(root)
-                urgent.append(root)
-            }
         }
         markReadyIfPossible(root)
         return true
@@ -114,7 +122,7 @@ struct RootQueue {
 
     /// Takes the next event of the next ready root and marks the root executing.
     mutating func take() -> TakenEvent? {
-        while let root = urgent.popFirst() ?? ready.popFirst() {
+        while let root = nextReadyRoot() {
             readySet.remove(root)
             guard var state = roots.removeValue(forKey: root) else { continue }
             guard canRun(state) else {
@@ -131,7 +139,8 @@ struct RootQueue {
                 continue
             }
             queuedCount -= 1
-            if syncEventIDs.remove(event.id) != nil {
+            takenIDs.insert(event.id)
+            if syncEventIDs.contains(event.id) {
                 let left = (syncEventsPerRoot[root] ?? 1) - 1
                 syncEventsPerRoot[root] = left > 0 ? left : nil
             }
@@ -171,6 +180,8 @@ struct RootQueue {
     /// or its failure could not be stored).
     mutating func finish(_ event: Event, root: RootKey) {
         known.remove(event.id)
+        takenIDs.remove(event.id)
+        syncEventIDs.remove(event.id)
         settle(root)
     }
 
@@ -178,6 +189,10 @@ struct RootQueue {
     mutating func requeue(_ event: Event, root: RootKey) {
         roots[root, default: RootState()].retry.append(event)
         queuedCount += 1
+        takenIDs.remove(event.id)
+        if syncEventIDs.contains(event.id) {
+            syncEventsPerRoot[root, default: 0] += 1
+        }
         settle(root)
     }
 
@@ -214,13 +229,24 @@ struct RootQueue {
         state.hasWork && !state.executing && !state.blocked && state.uncommitted < maxUncommitted
     }
 
+    /// Puts a root that can run in `urgent` when it has a sync event queued, even when it is in
+    /// `ready` already, and otherwise in `ready`.
     private mutating func markReadyIfPossible(_ root: RootKey) {
-        guard let state = roots[root], canRun(state), readySet.insert(root).inserted else { return }
+        guard let state = roots[root], canRun(state) else { return }
         if syncEventsPerRoot[root] != nil {
-            urgent.append(root)
-        } else {
+            readySet.insert(root)
+            if urgentSet.insert(root).inserted { urgent.append(root) }
+        } else if readySet.insert(root).inserted {
             ready.append(root)
         }
+    }
+
+    private mutating func nextReadyRoot() -> RootKey? {
+        if let root = urgent.popFirst() {
+            urgentSet.remove(root)
+            return root
+        }
+        return ready.popFirst()
     }
 }
 

@@ -76,6 +76,38 @@ import Testing
         #expect(background == (0..<200).map { "background-\($0)" })
     }
 
+    /// Requests that fill every group still leave room for the background items waiting.
+    @Test func backgroundCommitsWhileRequestsFillGroups() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        var configuration = EventStore.Configuration()
+        configuration.writer.maximumGroupSize = 2
+        let store = try EventStore(path: directory.databasePath, configuration: configuration)
+        defer { store.close() }
+
+        let release = DispatchSemaphore(value: 0)
+        let done = DispatchGroup()
+        let order = Mutex<[String]>([])
+        func submit(_ label: String, _ priority: DatabaseWriter.Priority, wait: Bool = false) {
+            done.enter()
+            store.writer.submit(priority: priority, { _ in if wait { release.wait() } }, completion: { _ in
+                order.withLock { $0.append(label) }
+                done.leave()
+            })
+        }
+        submit("holder", .normal, wait: true)
+        Thread.sleep(forTimeInterval: 0.05)
+        submit("background", .background)
+        for _ in 0..<100 { submit("request", .normal) }
+        release.signal()
+        done.wait()
+
+        let committed = order.withLock { $0 }
+        let index = try #require(committed.firstIndex(of: "background"))
+        // backgroundItemsBesideRequests (64) promises room beside requests in every group.
+        #expect(index <= 3, "the background item committed at position \(index) of \(committed.count)")
+    }
+
     @Test func groupRerunsAfterAFailure() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }

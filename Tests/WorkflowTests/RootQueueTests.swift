@@ -150,4 +150,67 @@ import Testing
         #expect(retried.event.id == events[0].id)
         #expect(retried.layer[entity.key] == nil)
     }
+
+    /// A sync event whose write was stale comes back through `requeue`.
+    @Test func requeuedSyncEventKeepsPriority() throws {
+        var queue = RootQueue()
+        let others = (0..<3).map { event("F\($0)", root: "OTHER-\($0)") }
+        for item in others { queue.enqueue(item) }
+        let earlier = event("S0", root: "S"), sync = event("S1", root: "S")
+        queue.enqueue(earlier)
+        queue.enqueue(sync, forSync: true)
+        let firstTaken = queue.take()
+        let first = try #require(firstTaken)
+        #expect(first.event.id == earlier.id)
+        queue.willSubmit(first.root, generation: first.generation, writes: [])
+        queue.didSubmit(first.root)
+        let secondTaken = queue.take()
+        let second = try #require(secondTaken)
+        #expect(second.event.id == sync.id)
+        queue.willSubmit(second.root, generation: second.generation, writes: [])
+        queue.didSubmit(second.root)
+
+        // The earlier write fails: the sync event's write is stale and comes back.
+        queue.invalidate(first.root)
+        queue.finish(earlier, root: first.root)
+        queue.requeue(sync, root: second.root)
+
+        let next = queue.take()
+        #expect(next?.event.id == sync.id)
+    }
+
+    /// A root waiting in `ready` while blocked gets a sync event, then unblocks.
+    @Test func syncEventOfBlockedReadyRootGoesFirst() throws {
+        var queue = RootQueue()
+        let a1 = event("S0", root: "S"), a2 = event("S1", root: "S")
+        queue.enqueue(a1)
+        queue.enqueue(a2)
+        let others = (0..<3).map { event("F\($0)", root: "OTHER-\($0)") }
+        for item in others { queue.enqueue(item) }
+        let firstTaken = queue.take()
+        let first = try #require(firstTaken)
+        #expect(first.event.id == a1.id)
+        queue.willSubmit(first.root, generation: first.generation, writes: [])
+        queue.didSubmit(first.root) // S is in `ready` again for a2, behind the other roots.
+
+        queue.invalidate(first.root) // a1's write failed: S is blocked while still in `ready`.
+        let sync = event("S2", root: "S")
+        queue.enqueue(sync, forSync: true)
+        queue.finish(a1, root: first.root) // S unblocks.
+
+        let next = queue.take()
+        #expect(next?.event.id == a2.id)
+    }
+
+    /// The reload read a sync event before its own enqueue call arrived.
+    @Test func syncEventQueuedByReloadGetsPriority() throws {
+        var queue = RootQueue()
+        let others = (0..<3).map { event("F\($0)", root: "OTHER-\($0)") }
+        let sync = event("S0", root: "S")
+        for item in others + [sync] { queue.enqueue(item) }
+        queue.enqueue(sync, forSync: true)
+
+        let next = queue.take()
+        #expect(next?.event.id == sync.id)
+    }
 }

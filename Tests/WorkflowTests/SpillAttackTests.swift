@@ -461,6 +461,48 @@ import Testing
         #expect(first.event.id == sync.id)
     }
 
+    /// A reload read the committed sync event before its insert's completion called
+    /// `enqueue(forSync:)`: the call still gives it priority.
+    @Test func syncEnqueueAfterReloadGoesFirst() throws {
+        let others = (0..<3).map { Self.delta("SKU-\($0)") }
+        let sync = Self.delta("SKU-SYNC")
+        let queue = Self.queue(memoryLimit: 8, reload: { _, _ in
+            (others + [sync]).enumerated().map { (Int64($0.offset + 1), $0.element) }
+        })
+        defer { _ = queue.beginStopping() }
+        queue.startSpilled(leftInStore: 4)
+        // The first take runs the reload, which ends the spill.
+        let first = try #require(queue.take())
+        #expect(first.event.id == others[0].id)
+
+        queue.enqueue([sync], forSync: true)
+        let next = try #require(queue.take())
+        #expect(next.event.id == sync.id)
+    }
+
+    /// A sync event accepted while spilled has its root read ahead up to it. The root's later
+    /// events stay in the database for the reload.
+    @Test func readAheadStopsAtSyncEvent() throws {
+        let earlier = Self.delta("SKU-1", root: "CAT-R"), sync = Self.delta("SKU-2", root: "CAT-R")
+        let later = Self.delta("SKU-3", root: "CAT-R")
+        let idle = ExecutionPacingTests.FakeLoad()
+        let pacing = ExecutionPacing(isEnabled: false, share: 0.01, busyThreshold: 16, backlogLimit: 1000, load: idle.closure)
+        let queue = EngineQueue(maxUncommittedPerRoot: 8, maxInFlight: 64, memoryLimit: 8, pacing: pacing,
+                                reload: { _, _ in [] }, rootReload: { _ in [earlier, sync, later] }, logger: Logger(label: "test"))
+        defer { _ = queue.beginStopping() }
+        queue.startSpilled(leftInStore: 2)
+        queue.enqueue([sync], forSync: true)
+
+        let first = try #require(queue.take())
+        #expect(first.event.id == earlier.id)
+        Self.complete(first, in: queue)
+        let second = try #require(queue.take())
+        #expect(second.event.id == sync.id)
+        Self.complete(second, in: queue)
+        // `later` stays in the database for the reload, which here finds nothing.
+        #expect(queue.counts.queued == 0)
+    }
+
     /// Without a spill, too, a sync request runs before the queued events of other roots.
     @Test func syncRequestSkipsOtherRootsQueue() throws {
         let harness = try EngineHarness { $0.workerCount = 2 }
