@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["CSystem", "CZlib", "JSON", "Telemetry"]),
         .target(name: "EventStore", dependencies: ["CSQLite", "JSON", "Telemetry"]),
         .target(name: "Workflow", dependencies: ["EventStore", "JSON", "Telemetry"]),
-        .target(name: "EventsAPI", dependencies: ["HTTP", "EventStore", "Workflow", "CCrypto", "JSON", "Telemetry"]),
+        .target(name: "EventsAPI", dependencies: ["HTTP", "EventStore", "Workflow", "CCrypto", "CSystem", "JSON", "Telemetry"]),
         // Serves a fixed document through HTTPServer for bench/http.sh.
         .executableTarget(name: "HTTPBenchServer", dependencies: ["HTTP", "Telemetry"]),
         .executableTarget(name: "EventsServer", dependencies: ["CSystem", "EventsAPI", "HTTP", "EventStore", "Workflow", "JSON", "Telemetry"]),
@@ -38,7 +38,7 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "CSystem", "JSON", "Telemetry"]),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CSQLite", "JSON", "Telemetry"]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "EventStore", "JSON", "Telemetry", "TestSupport"]),
-        .testTarget(name: "EventsAPITests", dependencies: ["EventsAPI", "HTTP", "EventStore", "Workflow", "JSON", "Telemetry", "TestSupport"]),
+        .testTarget(name: "EventsAPITests", dependencies: ["EventsAPI", "CCrypto", "HTTP", "EventStore", "Workflow", "JSON", "Telemetry", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

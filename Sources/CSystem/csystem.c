@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -102,4 +103,17 @@ int cs_signal_unblock(const int *signals, int count) {
 
 int cs_limit_malloc_arenas(int count) {
     return mallopt(M_ARENA_MAX, count);
+}
+
+int cs_getrandom(uint8_t *buffer, size_t length) {
+    size_t filled = 0;
+    while (filled < length) {
+        ssize_t count = getrandom(buffer + filled, length - filled, 0);
+        if (count < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        filled += (size_t)count;
+    }
+    return 0;
 }

@@ -51,8 +51,12 @@ public final class Authenticator: Sendable {
     }
 
     /// Returns the user of the request's bearer token, or the error to send: 401, or 400 for
-    /// more than one Authorization field.
+    /// more than one Authorization field. A request that passed the head filter of `install`
+    /// carries its user already, so its token is not hashed and looked up a second time.
     public func authenticate(_ request: HTTPRequest) -> Result<AuthenticatedUser, APIError> {
+        if let user = request.headFilterValue as? AuthenticatedUser {
+            return .success(user)
+        }
         let headers = request.headers.values("Authorization")
         guard headers.count <= 1 else {
             return .failure(.badRequest("the Authorization header is given \(headers.count) times: send one Authorization: Bearer <access_token>"))
@@ -104,10 +108,16 @@ public final class Authenticator: Sendable {
     public func install(into router: inout Router, publicPatterns: Set<String> = []) {
         let previous = router.headFilter
         router.headFilter = { [self] request, route in
-            if let previous, let response = previous(request, route) { return response }
+            if let previous, let response = previous(&request, route) { return response }
             guard route.pattern.hasPrefix("/api/"), !publicPatterns.contains(route.pattern) else { return nil }
-            if case .failure(let error) = authenticate(request) { return error.response }
-            return nil
+
+            switch authenticate(request) {
+            case .success(let user):
+                request.headFilterValue = user
+                return nil
+            case .failure(let error):
+                return error.response
+            }
         }
     }
 

@@ -1,37 +1,37 @@
-import CCrypto
+import CSystem
 import Foundation
 
-/// The few libcrypto primitives the API needs: SHA-256, random bytes, constant-time comparison.
+/// The primitives the API needs besides PBKDF2: SHA-256, random bytes, constant-time comparison.
+/// None of them uses libcrypto, which serves password hashing only (see `PasswordHash`).
 enum Crypto {
     /// Returns the SHA-256 digest of `bytes`.
     static func sha256(_ bytes: [UInt8]) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        bytes.withUnsafeBytes { buffer in
-            _ = EVP_Digest(buffer.baseAddress, buffer.count, &digest, &length, EVP_sha256(), nil)
-        }
-        return digest
+        SHA256.hash(bytes)
     }
 
-    /// `count` bytes from libcrypto's CSPRNG.
+    /// `count` bytes from the kernel's CSPRNG (getrandom(2)).
     static func randomBytes(_ count: Int) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
-        guard RAND_bytes(&bytes, Int32(count)) == 1 else {
-            // RAND_bytes fails when the CSPRNG cannot be seeded (OpenSSL 3 RAND_bytes(3)).
-            // Issuing a predictable token or salt would be worse than stopping.
-            fatalError("RAND_bytes failed: libcrypto's random generator is not seeded")
+        let result = bytes.withUnsafeMutableBufferPointer { buffer in
+            cs_getrandom(buffer.baseAddress, buffer.count)
+        }
+        guard result == 0 else {
+            // getrandom(2) fails only when the kernel lacks it (ENOSYS, before Linux 3.17) or
+            // is given a bad buffer. Issuing a predictable token or salt would be worse than stopping.
+            fatalError("getrandom(2) failed with errno \(cs_errno()): the kernel's random generator is not available")
         }
         return bytes
     }
 
-    /// Compares two byte strings in time that depends only on their lengths.
+    /// Compares two byte strings in time that depends only on their lengths: every byte pair
+    /// is compared, and the differences are folded into one value before the single branch.
     static func constantTimeEqual(_ left: [UInt8], _ right: [UInt8]) -> Bool {
         guard left.count == right.count else { return false }
-        return left.withUnsafeBytes { leftBuffer in
-            right.withUnsafeBytes { rightBuffer in
-                CRYPTO_memcmp(leftBuffer.baseAddress, rightBuffer.baseAddress, left.count) == 0
-            }
+        var difference: UInt8 = 0
+        for index in left.indices {
+            difference |= left[index] ^ right[index]
         }
+        return difference == 0
     }
 
     /// Base64url without padding (RFC 4648 section 5), the form used for bearer tokens.

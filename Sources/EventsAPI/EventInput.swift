@@ -33,8 +33,12 @@ public struct EventInput: Sendable, Equatable {
     public var source: String?
     /// Epoch milliseconds.
     public var scheduledOn: Int64?
-    /// The compact re-encoding of the body, so two bodies that differ only in whitespace compare equal.
-    public var canonicalBody: [UInt8]
+    /// The body as parsed, kept for `canonicalBody`.
+    var body: JSONValue
+
+    /// The compact re-encoding of the body, so two bodies that differ only in whitespace compare
+    /// equal. Encoded on each use: only requests with an `Idempotency-Key` need it.
+    public var canonicalBody: [UInt8] { JSONWriter.encode(body) }
 
     static let fields = ["name", "retailerId", "type", "accountId", "category", "entityType", "entityId", "entityRef",
                          "entitySubtype", "rootEntityType", "rootEntityId", "rootEntityRef", "attributes", "source",
@@ -81,7 +85,7 @@ public struct EventInput: Sendable, Equatable {
             attributes: .object(JSONObject()),
             source: try optionalString(object, "source"),
             scheduledOn: nil,
-            canonicalBody: JSONWriter.encode(value))
+            body: value)
 
         // An absent `attributes` means `{}`. An explicit null is rejected like any other non-object.
         switch object["attributes"] {

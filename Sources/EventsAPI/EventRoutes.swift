@@ -101,7 +101,8 @@ public struct EventRoutes: Sendable {
             return
         }
         let body = EventRoutes.acceptedBody(event)
-        let requestHash = Crypto.sha256(input.canonicalBody)
+        // Only a request with an Idempotency-Key stores or compares the hash of its body.
+        let requestHash = idempotencyKey == nil ? [] : Crypto.sha256(input.canonicalBody)
         let purgeBefore = purgeCutoff(now: now)
         let log = logger.with("requestId", request.requestID)
 

@@ -340,11 +340,11 @@ struct ConnectionState {
         case .found(let route, let parameters):
             slots[slotIndex].routePattern = route.pattern
             let requestID = slots[slotIndex].requestID
-            let request = HTTPRequest(method: head.method, target: head.target, path: target.path, query: target.query,
+            var request = HTTPRequest(method: head.method, target: head.target, path: target.path, query: target.query,
                                       version: head.version, headers: head.fields, body: [], requestID: requestID,
                                       remoteAddress: remoteAddress, pathParameters: parameters,
                                       logger: context.logger)
-            if let filter = router.headFilter, let response = filter(request, route) {
+            if let filter = router.headFilter, let response = filter(&request, route) {
                 return .failure(Rejection(response: response, closesConnection: false))
             }
             return .success(PendingBody(route: route, request: request, sequence: slots[slotIndex].sequence, gzipBody: gzipBody))

@@ -50,6 +50,9 @@ public struct HTTPRequest: Sendable {
     public var pathParameters: [String: String]
     /// The server's logger; `logger` adds the request id to it.
     public var baseLogger: Logger
+    /// What the router's head filter found about the request, such as its authenticated user.
+    /// Nil when no filter set it.
+    public var headFilterValue: (any Sendable)?
     /// A logger that writes `requestId` on every line. Built on use, so requests whose
     /// handlers do not log pay nothing for it.
     public var logger: Logger { baseLogger.with("requestId", requestID) }

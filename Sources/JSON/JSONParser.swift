@@ -65,46 +65,51 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
     }
 }
 
-/// The parser's position in the document and the path that leads to it.
-struct JSONCursor {
+extension JSONParseError {
+    /// One step of a JSON path: a member name or an array index.
     enum PathComponent {
         case key(String)
         case index(Int)
     }
 
+    /// Returns this error with `component` inserted right after the `$`. Each object and array
+    /// adds its own step while the error travels up, so the parser keeps no path while it
+    /// succeeds.
+    func inside(_ component: PathComponent) -> JSONParseError {
+        var step: String
+        switch component {
+        case .key(let key):
+            if !key.isEmpty, key.utf8.allSatisfy(Self.isIdentifierByte) {
+                step = ".\(key)"
+            } else {
+                step = "[\"\(key)\"]"
+            }
+        case .index(let index):
+            step = "[\(index)]"
+        }
+        return JSONParseError(path: "$" + step + path.dropFirst(), offset: offset, message: message)
+    }
+
+    private static func isIdentifierByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F
+    }
+}
+
+/// The parser's position in the document.
+struct JSONCursor {
     let bytes: UnsafeBufferPointer<UInt8>
     let maximumDepth: Int
     var index = 0
-    var path: [PathComponent] = []
 
     init(bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int) {
         self.bytes = bytes
         self.maximumDepth = maximumDepth
     }
 
-    var pathText: String {
-        var text = "$"
-        for component in path {
-            switch component {
-            case .key(let key):
-                if !key.isEmpty, key.utf8.allSatisfy({ isIdentifierByte($0) }) {
-                    text += ".\(key)"
-                } else {
-                    text += "[\"\(key)\"]"
-                }
-            case .index(let index):
-                text += "[\(index)]"
-            }
-        }
-        return text
-    }
-
-    private func isIdentifierByte(_ byte: UInt8) -> Bool {
-        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F
-    }
-
+    /// Returns an error at the current byte. Its path is `$` until the enclosing objects and
+    /// arrays add their steps (see `JSONParseError.inside`).
     func error(_ message: String) -> JSONParseError {
-        JSONParseError(path: pathText, offset: index, message: message)
+        JSONParseError(path: "$", offset: index, message: message)
     }
 
     mutating func skipWhitespace() {
@@ -164,8 +169,7 @@ struct JSONCursor {
             }
             let key = try parseString()
             if isDuplicate(key, in: members, seen: &seenKeys) {
-                path.append(.key(key))
-                throw error("duplicate key \"\(key)\": each key may appear once in an object")
+                throw error("duplicate key \"\(key)\": each key may appear once in an object").inside(.key(key))
             }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
@@ -173,9 +177,12 @@ struct JSONCursor {
             }
             index += 1
             skipWhitespace()
-            path.append(.key(key))
-            let value = try parseValue(depth: depth + 1)
-            path.removeLast()
+            let value: JSONValue
+            do {
+                value = try parseValue(depth: depth + 1)
+            } catch {
+                throw error.inside(.key(key))
+            }
             members.append((key, value))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of the JSON document inside an object") }
@@ -220,9 +227,11 @@ struct JSONCursor {
         }
         while true {
             skipWhitespace()
-            path.append(.index(elements.count))
-            elements.append(try parseValue(depth: depth + 1))
-            path.removeLast()
+            do {
+                elements.append(try parseValue(depth: depth + 1))
+            } catch {
+                throw error.inside(.index(elements.count))
+            }
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of the JSON document inside an array") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -242,12 +251,22 @@ struct JSONCursor {
         index += 1
         let start = index
 
-        // Fast path: no escapes, validated as UTF-8 in one pass by the standard library.
+        // Fast path: no escapes. ASCII needs no validation; other bytes are validated as UTF-8
+        // in one pass by the standard library. `String(validating:as:)` is generic over the
+        // encoding and costs about 900 instructions even for a short ASCII string, so ASCII
+        // strings, most of an event, take `String(decoding:as:)`, which cannot repair anything
+        // in ASCII.
+        var orBits: UInt8 = 0
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
-                guard let text = String(validating: slice, as: UTF8.self) else {
+                let text: String
+                if orBits < 0x80 {
+                    text = String(decoding: slice, as: UTF8.self)
+                } else if let validated = String(validating: slice, as: UTF8.self) {
+                    text = validated
+                } else {
                     index = start
                     throw error("invalid UTF-8 in a string")
                 }
@@ -256,6 +275,7 @@ struct JSONCursor {
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("unescaped control character \(describe(byte)) in a string") }
+            orBits |= byte
             index += 1
         }
 
@@ -373,13 +393,13 @@ struct JSONCursor {
         let literal = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if isInteger {
             guard let value = Int64(literal) else {
-                throw JSONParseError(path: pathText, offset: start,
+                throw JSONParseError(path: "$", offset: start,
                                      message: "integer \(literal) is out of range, expected a value from -9223372036854775808 to 9223372036854775807")
             }
             return .integer(value)
         }
         guard let value = Double(literal), value.isFinite else {
-            throw JSONParseError(path: pathText, offset: start,
+            throw JSONParseError(path: "$", offset: start,
                                  message: "number \(literal) is out of range for a 64-bit floating-point value")
         }
         return .double(value)

@@ -106,8 +106,10 @@ public struct JSONObject: Sendable, Equatable, Sequence {
     /// Gets a member, or sets it in place (appending a new key, removing it when `nil`).
     public subscript(key: String) -> JSONValue? {
         get {
-            for member in members where member.key == key {
-                return member.value
+            // Indexing in place compares each key without copying the member, and so without
+            // retaining and releasing its key and value.
+            for index in members.indices where members[index].key == key {
+                return members[index].value
             }
             return nil
         }

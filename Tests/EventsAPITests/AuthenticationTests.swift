@@ -1,5 +1,6 @@
 import EventsAPI
 import Foundation
+import HTTP
 import JSON
 import Testing
 
@@ -157,5 +158,35 @@ import Testing
         try client.write(body)
         let final = try client.readResponse()
         #expect(final.status == 200)
+    }
+
+    /// The head filter hands the user it found to the handler, so a request's token is hashed
+    /// and looked up once.
+    @Test func headFilterAttachesUser() throws {
+        let server = try TestServer(configure: { router, _, _ in
+            router.add(.get, "/api/v4.1/whoami") { request, responder in
+                let user = request.headFilterValue as? AuthenticatedUser
+                responder.send(.json(200, ["username": user.map { .string($0.username) } ?? .null]))
+            }
+        })
+        defer { server.remove() }
+        let token = try server.token("retailer1")
+
+        let response = try server.request("GET", "/api/v4.1/whoami", token: token)
+        #expect(response.status == 200)
+        #expect(try response.json()["username"] == "retailer1")
+        let anonymous = try server.request("GET", "/api/v4.1/whoami")
+        #expect(anonymous.status == 401)
+    }
+
+    @Test func attachedUserNeedsNoHeader() throws {
+        let server = try TestServer()
+        defer { server.remove() }
+        let user = AuthenticatedUser(username: "retailer1", accountId: "ACME", retailerIds: ["1"])
+        var request = HTTPRequest(method: .get, target: "/api/v4.1/event", path: "/api/v4.1/event")
+
+        #expect(throws: APIError.self) { try server.authenticator.authenticate(request).get() }
+        request.headFilterValue = user
+        #expect(try server.authenticator.authenticate(request).get() == user)
     }
 }

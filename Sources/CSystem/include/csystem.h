@@ -5,6 +5,7 @@
 #ifndef CSYSTEM_H
 #define CSYSTEM_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -62,5 +63,10 @@ int cs_signal_unblock(const int *signals, int count);
 /// Caps the number of glibc malloc arenas at `count` (mallopt(3), M_ARENA_MAX). Returns 1 on
 /// success and 0 on failure, as mallopt does.
 int cs_limit_malloc_arenas(int count);
+
+/// Fills `buffer` with `length` bytes from the kernel's CSPRNG (getrandom(2) with no flags,
+/// which blocks only until the pool is first initialised at boot), retrying after EINTR and
+/// short reads. Returns 0, or -1 with errno set.
+int cs_getrandom(uint8_t *buffer, size_t length);
 
 #endif
