@@ -50,13 +50,25 @@ public final class Authenticator: Sendable {
         logger.info("bearer tokens loaded", [("count", String(stored.count))])
     }
 
+    /// The value that the head filter of `install` attaches to a request it lets through. The
+    /// token's digest lets the handler check expiry and revocation again without hashing the token.
+    struct VerifiedToken: Sendable {
+        let digest: TokenDigest
+    }
+
     /// Returns the user of the request's bearer token, or the error to send: 401, or 400 for
     /// more than one Authorization field. A request that passed the head filter of `install`
-    /// carries its user already, so its token is not hashed and looked up a second time.
+    /// carries its token's digest, so its token is not hashed again. The digest is still looked
+    /// up, so a token that expired or was revoked since the head was read gets the 401.
     public func authenticate(_ request: HTTPRequest) -> Result<AuthenticatedUser, APIError> {
-        if let user = request.headFilterValue as? AuthenticatedUser {
-            return .success(user)
+        if let verified = request.headFilterValue(VerifiedToken.self) {
+            return user(for: verified.digest)
         }
+        return verify(request).map(\.user)
+    }
+
+    /// Hashes the request's bearer token and returns its digest and user.
+    private func verify(_ request: HTTPRequest) -> Result<(digest: TokenDigest, user: AuthenticatedUser), APIError> {
         let headers = request.headers.values("Authorization")
         guard headers.count <= 1 else {
             return .failure(.badRequest("the Authorization header is given \(headers.count) times: send one Authorization: Bearer <access_token>"))
@@ -67,7 +79,12 @@ public final class Authenticator: Sendable {
         guard let token = Authenticator.bearerToken(header) else {
             return .failure(.unauthorized("the Authorization header must use the Bearer scheme: Authorization: Bearer <access_token>", invalidToken: false))
         }
-        let hash = TokenDigest(Crypto.sha256(token))
+        let digest = TokenDigest(Crypto.sha256(token))
+        return user(for: digest).map { (digest, $0) }
+    }
+
+    /// Looks a token digest up in the cache and checks its expiry and its user.
+    private func user(for hash: TokenDigest) -> Result<AuthenticatedUser, APIError> {
         let now = clock()
 
         // Expired entries stay until `issueToken` purges them, so the message below stays the same.
@@ -111,9 +128,9 @@ public final class Authenticator: Sendable {
             if let previous, let response = previous(&request, route) { return response }
             guard route.pattern.hasPrefix("/api/"), !publicPatterns.contains(route.pattern) else { return nil }
 
-            switch authenticate(request) {
-            case .success(let user):
-                request.headFilterValue = user
+            switch verify(request) {
+            case .success(let verified):
+                request.attachHeadFilterValue(VerifiedToken(digest: verified.digest))
                 return nil
             case .failure(let error):
                 return error.response

@@ -9,15 +9,16 @@ enum Crypto {
         SHA256.hash(bytes)
     }
 
-    /// `count` bytes from the kernel's CSPRNG (getrandom(2)).
+    /// Returns `count` bytes from the kernel's CSPRNG (getrandom(2)).
     static func randomBytes(_ count: Int) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         let result = bytes.withUnsafeMutableBufferPointer { buffer in
             cs_getrandom(buffer.baseAddress, buffer.count)
         }
         guard result == 0 else {
-            // getrandom(2) fails only when the kernel lacks it (ENOSYS, before Linux 3.17) or
-            // is given a bad buffer. Issuing a predictable token or salt would be worse than stopping.
+            // getrandom(2) fails when the kernel lacks it (ENOSYS, before Linux 3.17), when a
+            // seccomp filter forbids it (often EPERM) or with a bad buffer. Issuing a
+            // predictable token or salt would be worse than stopping.
             fatalError("getrandom(2) failed with errno \(cs_errno()): the kernel's random generator is not available")
         }
         return bytes

@@ -8,7 +8,7 @@ import Telemetry
 /// Parsing is strict. The JSON parser rejects duplicate keys, invalid UTF-8, lone surrogates,
 /// numbers out of range and nesting deeper than `maximumDepth`, and this type rejects unknown
 /// fields and wrong types. Every error is a 400 whose message names the JSON path and what is expected.
-public struct EventInput: Sendable, Equatable {
+public struct EventInput: Sendable {
     /// The maximum nesting of arrays and objects in a body, counting the body itself as 1.
     public static let maximumDepth = JSONParser.defaultMaximumDepth
     /// The maximum length of each string field other than inside `attributes`, in bytes.

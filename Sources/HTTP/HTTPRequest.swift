@@ -50,9 +50,8 @@ public struct HTTPRequest: Sendable {
     public var pathParameters: [String: String]
     /// The server's logger; `logger` adds the request id to it.
     public var baseLogger: Logger
-    /// What the router's head filter found about the request, such as its authenticated user.
-    /// Nil when no filter set it.
-    public var headFilterValue: (any Sendable)?
+    /// Values that head filters attached for the handler, at most one per type.
+    private var headFilterValues: [(type: ObjectIdentifier, value: any Sendable)] = []
     /// A logger that writes `requestId` on every line. Built on use, so requests whose
     /// handlers do not log pay nothing for it.
     public var logger: Logger { baseLogger.with("requestId", requestID) }
@@ -72,6 +71,26 @@ public struct HTTPRequest: Sendable {
         self.remoteAddress = remoteAddress
         self.pathParameters = pathParameters
         self.baseLogger = logger
+    }
+
+    /// Returns the value of type `Value` that a head filter attached to the request, or nil.
+    public func headFilterValue<Value: Sendable>(_ type: Value.Type) -> Value? {
+        let key = ObjectIdentifier(type)
+        for entry in headFilterValues where entry.type == key {
+            return entry.value as? Value
+        }
+        return nil
+    }
+
+    /// Attaches `value` for the handler. It replaces only an earlier value of the same type,
+    /// so filters that run one after another keep each other's values.
+    public mutating func attachHeadFilterValue<Value: Sendable>(_ value: Value) {
+        let key = ObjectIdentifier(Value.self)
+        if let index = headFilterValues.firstIndex(where: { $0.type == key }) {
+            headFilterValues[index].value = value
+        } else {
+            headFilterValues.append((key, value))
+        }
     }
 
     /// Returns every value of the query parameter `name`, in order.

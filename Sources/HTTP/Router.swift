@@ -45,8 +45,8 @@ public struct Router: Sendable {
 
     /// Checks a request head (no body yet) before its body is read: return a response to reject
     /// it at once (a missing token, say), or nil to go on. Rejected requests get no
-    /// `100 Continue`. A filter that lets a request through may set its `headFilterValue` for
-    /// the handler. Runs on the event-loop thread, so it must not block.
+    /// `100 Continue`. A filter that lets a request through may attach values for the handler
+    /// with `HTTPRequest.attachHeadFilterValue`. Runs on the event-loop thread, so it must not block.
     public var headFilter: (@Sendable (inout HTTPRequest, Route) -> HTTPResponse?)?
 
     public init() {}

@@ -61,10 +61,12 @@ public enum JSONWriter {
 
     /// Writes `text` as a JSON string, escaping quotes, backslashes and control characters.
     public static func writeString(_ text: String, into output: inout [UInt8]) {
-        // `withUTF8` lends the bytes in place, or from a copy on the stack for a small string,
-        // where `utf8.withContiguousStorageIfAvailable` would need a copy on the heap.
-        var text = text
-        text.withUTF8 { writeString(utf8: $0, into: &output) }
+        let written: Void? = text.utf8.withContiguousStorageIfAvailable { buffer in
+            writeString(utf8: buffer, into: &output)
+        }
+        if written == nil {
+            writeString(utf8: Array(text.utf8), into: &output)
+        }
     }
 
     /// Writes UTF-8 bytes as a JSON string, escaping quotes, backslashes and control characters.

@@ -1,7 +1,8 @@
-import EventsAPI
+@testable import EventsAPI
 import Foundation
 import HTTP
 import JSON
+import Synchronization
 import Testing
 
 @Suite struct AuthenticationTests {
@@ -160,13 +161,14 @@ import Testing
         #expect(final.status == 200)
     }
 
-    /// The head filter hands the user it found to the handler, so a request's token is hashed
-    /// and looked up once.
-    @Test func headFilterAttachesUser() throws {
-        let server = try TestServer(configure: { router, _, _ in
+    /// The head filter hands the token's digest to the handler, so the token is hashed once
+    /// and still checked again when the handler runs.
+    @Test func headFilterAttachesToken() throws {
+        let server = try TestServer(configure: { router, _, authenticator in
             router.add(.get, "/api/v4.1/whoami") { request, responder in
-                let user = request.headFilterValue as? AuthenticatedUser
-                responder.send(.json(200, ["username": user.map { .string($0.username) } ?? .null]))
+                let user = try? authenticator.authenticate(request).get()
+                responder.send(.json(200, ["username": user.map { .string($0.username) } ?? .null,
+                                           "attached": .bool(request.headFilterValue(Authenticator.VerifiedToken.self) != nil)]))
             }
         })
         defer { server.remove() }
@@ -175,18 +177,84 @@ import Testing
         let response = try server.request("GET", "/api/v4.1/whoami", token: token)
         #expect(response.status == 200)
         #expect(try response.json()["username"] == "retailer1")
+        #expect(try response.json()["attached"] == true)
         let anonymous = try server.request("GET", "/api/v4.1/whoami")
         #expect(anonymous.status == 401)
     }
 
-    @Test func attachedUserNeedsNoHeader() throws {
+    /// Only the Authenticator's own head filter can vouch for a request: a user placed in
+    /// the request by other code does not replace the token.
+    @Test func foreignHeadFilterValueIsNotTrusted() throws {
         let server = try TestServer()
         defer { server.remove() }
         let user = AuthenticatedUser(username: "retailer1", accountId: "ACME", retailerIds: ["1"])
         var request = HTTPRequest(method: .get, target: "/api/v4.1/event", path: "/api/v4.1/event")
+        request.attachHeadFilterValue(user)
 
         #expect(throws: APIError.self) { try server.authenticator.authenticate(request).get() }
-        request.headFilterValue = user
-        #expect(try server.authenticator.authenticate(request).get() == user)
+    }
+
+    static let uploadHead = "POST /api/v4.1/event/async HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + "Content-Length: \(retailer1Event.utf8.count)\r\nExpect: 100-continue\r\n"
+
+    /// The head filter checks the token before the body is read. A token that expires while
+    /// the body is on its way gets the 401 when the handler runs, and nothing is stored.
+    @Test func tokenExpiredDuringBodyIs401() throws {
+        let server = try TestServer()
+        defer { server.remove() }
+        let token = try server.token()
+        let client = try server.client()
+        try client.write(Self.uploadHead + "Authorization: Bearer \(token)\r\n\r\n")
+        #expect(try client.readResponse().status == 100)
+
+        server.clock.advance(seconds: 86_401)
+        try client.write(Self.retailer1Event)
+
+        #expect(try client.readResponse().status == 401)
+        let count = try server.store.read { try $0.scalarInteger("SELECT count(*) FROM events") }
+        #expect(count == 0)
+    }
+
+    /// A token revoked while a request's body is on its way gets the 401 for that request too.
+    @Test func tokenRevokedDuringBodyIs401() throws {
+        let server = try TestServer()
+        defer { server.remove() }
+        let token = try server.token()
+        let client = try server.client()
+        try client.write(Self.uploadHead + "Authorization: Bearer \(token)\r\n\r\n")
+        #expect(try client.readResponse().status == 100)
+
+        let revoked = Mutex<Bool?>(nil)
+        server.authenticator.revoke(token: token) { result in
+            revoked.withLock { $0 = (try? result.get()) != nil }
+        }
+        let deadline = Date().addingTimeInterval(5)
+        while revoked.withLock({ $0 }) == nil && Date() < deadline { usleep(10_000) }
+        #expect(revoked.withLock { $0 } == true)
+        try client.write(Self.retailer1Event)
+
+        #expect(try client.readResponse().status == 401)
+        let count = try server.store.read { try $0.scalarInteger("SELECT count(*) FROM events") }
+        #expect(count == 0)
+    }
+
+    /// A head filter that runs before the Authenticator's keeps its value for the handler.
+    @Test func earlierFilterValueReachesHandler() throws {
+        let server = try TestServer(configure: { router, _, _ in
+            router.headFilter = { request, _ in
+                request.attachHeadFilterValue("tenant-7")
+                return nil
+            }
+            router.add(.get, "/api/v4.1/tenant") { request, responder in
+                let tenant = request.headFilterValue(String.self)
+                responder.send(.json(200, ["tenant": tenant.map { .string($0) } ?? .null]))
+            }
+        })
+        defer { server.remove() }
+        let token = try server.token()
+
+        let response = try server.request("GET", "/api/v4.1/tenant", token: token)
+        #expect(response.status == 200)
+        #expect(try response.json()["tenant"] == "tenant-7")
     }
 }

@@ -35,6 +35,31 @@ import Testing
         }
     }
 
+    static func libcryptoSHA256(_ bytes: [UInt8]) -> [UInt8] {
+        var expected = [UInt8](repeating: 0, count: 32)
+        var size: UInt32 = 0
+        bytes.withUnsafeBytes { buffer in
+            _ = EVP_Digest(buffer.baseAddress, buffer.count, &expected, &size, EVP_sha256(), nil)
+        }
+        return expected
+    }
+
+    /// Slices that start past index 0, collections without contiguous storage, and Data.
+    @Test func sha256MatchesLibcryptoOnViews() {
+        var generator = SystemRandomNumberGenerator()
+        let data = (0..<1_300).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for length in 0...1_100 {
+            let start = length % 7
+            let bytes = Array(data[start..<(start + length)])
+            let expected = Self.libcryptoSHA256(bytes)
+            #expect(SHA256.hash(data[start..<(start + length)]) == expected, "slice at \(start), length \(length)")
+            #expect(SHA256.hash(bytes.lazy.map { $0 }) == expected, "lazy map, length \(length)")
+            #expect(SHA256.hash(Data(bytes)) == expected, "Data, length \(length)")
+        }
+        let large = (0..<1_000_003).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        #expect(SHA256.hash(large[3...]) == Self.libcryptoSHA256(Array(large[3...])))
+    }
+
     @Test func randomBytesAreFreshEachCall() {
         let first = Crypto.randomBytes(32)
         let second = Crypto.randomBytes(32)
