@@ -194,25 +194,31 @@ import Testing
         #expect(throws: APIError.self) { try server.authenticator.authenticate(request).get() }
     }
 
-    static let uploadHead = "POST /api/v4.1/event/async HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        + "Content-Length: \(retailer1Event.utf8.count)\r\nExpect: 100-continue\r\n"
+    /// Sends the head of a POST of `retailer1Event` with `Expect: 100-continue` and reads the 100.
+    static func startUpload(to server: TestServer, token: String) throws -> TestHTTPClient {
+        let client = try server.client()
+        try client.write("POST /api/v4.1/event/async HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            + "Content-Length: \(retailer1Event.utf8.count)\r\nExpect: 100-continue\r\nAuthorization: Bearer \(token)\r\n\r\n")
+        #expect(try client.readResponse().status == 100)
+        return client
+    }
+
+    static func storedEventCount(_ server: TestServer) throws -> Int64? {
+        try server.store.read { try $0.scalarInteger("SELECT count(*) FROM events") }
+    }
 
     /// The head filter checks the token before the body is read. A token that expires while
     /// the body is on its way gets the 401 when the handler runs, and nothing is stored.
     @Test func tokenExpiredDuringBodyIs401() throws {
         let server = try TestServer()
         defer { server.remove() }
-        let token = try server.token()
-        let client = try server.client()
-        try client.write(Self.uploadHead + "Authorization: Bearer \(token)\r\n\r\n")
-        #expect(try client.readResponse().status == 100)
+        let client = try Self.startUpload(to: server, token: try server.token())
 
         server.clock.advance(seconds: 86_401)
         try client.write(Self.retailer1Event)
 
         #expect(try client.readResponse().status == 401)
-        let count = try server.store.read { try $0.scalarInteger("SELECT count(*) FROM events") }
-        #expect(count == 0)
+        #expect(try Self.storedEventCount(server) == 0)
     }
 
     /// A token revoked while a request's body is on its way gets the 401 for that request too.
@@ -220,9 +226,7 @@ import Testing
         let server = try TestServer()
         defer { server.remove() }
         let token = try server.token()
-        let client = try server.client()
-        try client.write(Self.uploadHead + "Authorization: Bearer \(token)\r\n\r\n")
-        #expect(try client.readResponse().status == 100)
+        let client = try Self.startUpload(to: server, token: token)
 
         let revoked = Mutex<Bool?>(nil)
         server.authenticator.revoke(token: token) { result in
@@ -234,8 +238,7 @@ import Testing
         try client.write(Self.retailer1Event)
 
         #expect(try client.readResponse().status == 401)
-        let count = try server.store.read { try $0.scalarInteger("SELECT count(*) FROM events") }
-        #expect(count == 0)
+        #expect(try Self.storedEventCount(server) == 0)
     }
 
     /// A head filter that runs before the Authenticator's keeps its value for the handler.
