@@ -32,6 +32,8 @@ final class WALSyncer: @unchecked Sendable {
     // Guarded by `condition`.
     private var pending: [@Sendable ((any Error)?) -> Void] = []
     private var isClosing = false
+    /// True from taking a batch of groups until their completions ran.
+    private var isSyncing = false
     private let stopped = DispatchSemaphore(value: 0)
     /// The pthread of the syncer's thread, where completions run.
     let thread = Atomic<UInt>(0)
@@ -77,7 +79,15 @@ final class WALSyncer: @unchecked Sendable {
     func afterSync(_ finish: @escaping @Sendable ((any Error)?) -> Void) {
         condition.lock()
         pending.append(finish)
-        condition.signal()
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Returns once no fsync is in flight, or after `microseconds` at most.
+    func waitWhileSyncing(microseconds: Int) {
+        let deadline = Date(timeIntervalSinceNow: Double(microseconds) / 1_000_000)
+        condition.lock()
+        while isSyncing && condition.wait(until: deadline) {}
         condition.unlock()
     }
 
@@ -85,7 +95,7 @@ final class WALSyncer: @unchecked Sendable {
     func close() {
         condition.lock()
         isClosing = true
-        condition.signal()
+        condition.broadcast()
         condition.unlock()
         stopped.wait()
         Glibc.close(descriptor)
@@ -100,6 +110,7 @@ final class WALSyncer: @unchecked Sendable {
             let groups = pending
             pending = []
             let done = isClosing && groups.isEmpty
+            isSyncing = !done
             condition.unlock()
             if done { return }
 
@@ -117,6 +128,10 @@ final class WALSyncer: @unchecked Sendable {
             for finish in groups {
                 finish(failure)
             }
+            condition.lock()
+            isSyncing = false
+            condition.broadcast()
+            condition.unlock()
         }
     }
 }

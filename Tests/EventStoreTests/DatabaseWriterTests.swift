@@ -76,6 +76,45 @@ import Testing
         #expect(background == (0..<200).map { "background-\($0)" })
     }
 
+    /// Requests that arrive while the WAL's fsync runs wait for it to end and then commit
+    /// together, since a group committed during the fsync would wait for the next one anyway.
+    @Test func requestsGatherWhileTheWALSyncs() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        var configuration = EventStore.Configuration()
+        // A bound far above the time the test needs, so a slow machine cannot split the group.
+        configuration.writer.maximumGatheringMicroseconds = 5_000_000
+        let store = try EventStore(path: directory.databasePath, configuration: configuration)
+        defer { store.close() }
+
+        // Each request records the number of events committed before its group, read on a
+        // connection of its own: requests of one group see the same number.
+        let seen = Mutex<[Int64]>([])
+        let done = DispatchGroup()
+        done.enter()
+        store.writer.submit({ connection in
+            try EventRecords.insert(makeEvent(), on: connection)
+        }, completion: { _ in
+            // Completions run on the syncer's thread while its sync counts as in flight. The
+            // pauses give a writer that does not wait the time to commit each request alone.
+            for _ in 0..<5 {
+                usleep(5_000)
+                done.enter()
+                store.writer.submit({ connection -> Int64 in
+                    try EventRecords.insert(makeEvent(), on: connection)
+                    return try store.read { try $0.scalarInteger("SELECT count(*) FROM events") } ?? -1
+                }, completion: { result in
+                    if case .success(let count) = result { seen.withLock { $0.append(count) } }
+                    done.leave()
+                })
+            }
+            done.leave()
+        })
+        done.wait()
+
+        #expect(seen.withLock { $0 } == [1, 1, 1, 1, 1])
+    }
+
     /// Requests that fill every group still leave room for the background items waiting.
     @Test func backgroundCommitsWhileRequestsFillGroups() throws {
         let directory = TemporaryDirectory()

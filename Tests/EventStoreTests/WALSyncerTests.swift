@@ -54,4 +54,51 @@ import Testing
             _ = try WALSyncer(walPath: "/nonexistent-directory/events.sqlite-wal", logger: Logger(label: "test"))
         }
     }
+
+    /// Returns a syncer of a one-byte file in `directory`.
+    static func makeSyncer(in directory: TemporaryDirectory) throws -> WALSyncer {
+        let path = directory.path + "/file-wal"
+        #expect(FileManager.default.createFile(atPath: path, contents: Data([1])))
+        return try WALSyncer(walPath: path, logger: Logger(label: "test"))
+    }
+
+    @Test func waitReturnsAtOnceWhenIdle() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let syncer = try Self.makeSyncer(in: directory)
+        defer { syncer.close() }
+
+        let started = Date()
+        syncer.waitWhileSyncing(microseconds: 5_000_000)
+        #expect(Date().timeIntervalSince(started) < 1)
+    }
+
+    /// While a group's completions run, the sync counts as in flight: a wait ends with it, or
+    /// at its bound.
+    @Test func waitEndsWithTheSyncOrAtItsBound() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let syncer = try Self.makeSyncer(in: directory)
+        defer { syncer.close() }
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        syncer.afterSync { _ in
+            entered.signal()
+            release.wait()
+        }
+        entered.wait()
+
+        var started = Date()
+        syncer.waitWhileSyncing(microseconds: 200_000)
+        let bounded = Date().timeIntervalSince(started)
+        #expect(bounded >= 0.19)
+        #expect(bounded < 3)
+
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { release.signal() }
+        started = Date()
+        syncer.waitWhileSyncing(microseconds: 10_000_000)
+        let ended = Date().timeIntervalSince(started)
+        #expect(ended >= 0.25)
+        #expect(ended < 5)
+    }
 }
