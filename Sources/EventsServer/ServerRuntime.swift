@@ -137,7 +137,7 @@ final class ServerRuntime {
 
     private func makeEngineConfiguration() -> WorkflowEngineConfiguration {
         var configuration = WorkflowEngineConfiguration()
-        configuration.workerCount = settings.workflowWorkers
+        if settings.workflowWorkers > 0 { configuration.workerCount = settings.workflowWorkers }
         configuration.syncTimeoutMilliseconds = settings.syncTimeout * 1000
         configuration.limits = ExecutionLimits(maxInlineEvents: settings.maxInlineEvents, maxChainDepth: settings.maxChainDepth)
         configuration.webhooks.maxAttempts = settings.webhookAttempts

@@ -30,7 +30,8 @@ struct ServerSettings: Sendable {
     // Storage and workflows.
     var dataDir = "data"
     var workflowsDir: String?
-    var workflowWorkers = EngineDefaults.value.workerCount
+    /// 0: `WorkflowEngineConfiguration.defaultWorkerCount()`.
+    var workflowWorkers = 0
     var syncTimeout = EngineDefaults.value.syncTimeoutMilliseconds / 1000
     var maxInlineEvents = EngineDefaults.value.limits.maxInlineEvents
     var maxChainDepth = EngineDefaults.value.limits.maxChainDepth
@@ -134,8 +135,8 @@ struct ServerSettings: Sendable {
         Setting(key: "shutdownTimeout", kind: .integer(1...3600, unit: "seconds"),
                 summary: "Time in-flight requests get to finish after SIGTERM or SIGINT before their connections are closed.",
                 apply: { $0.shutdownTimeout = $1.integerValue }, read: { .integer($0.shutdownTimeout) }),
-        Setting(key: "workflowWorkers", kind: .integer(1...1024, unit: "threads"),
-                summary: "Threads that execute queued events; events of one root entity run one at a time, different roots in parallel.",
+        Setting(key: "workflowWorkers", kind: .integer(0...1024, unit: "threads"),
+                summary: "Threads that execute queued events; events of one root entity run one at a time, different roots in parallel. 0 means one fewer than the CPU cores, at least one, so the database writer keeps a core.",
                 apply: { $0.workflowWorkers = $1.integerValue }, read: { .integer($0.workflowWorkers) }),
         Setting(key: "executionPacing", kind: .boolean,
                 summary: "Accept a burst of requests first: while requests wait for the database and pacing is measured to raise their rate, executions are paced, and the burst's events execute as it ends. false runs executions as soon as they are queued.",

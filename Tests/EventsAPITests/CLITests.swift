@@ -185,6 +185,26 @@ import Testing
         #expect(missing.standardError.contains("user alice not found"))
     }
 
+    /// The shipped `Config/server.json` leaves the worker count to the machine: one fewer than
+    /// the cores, at least one; a number given on the command line wins.
+    @Test func workflowWorkersDefaultLeavesTheWriterACore() throws {
+        let directory = try CLIProcess.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try CLIProcess.writeUsersFile(at: directory + "/users.json", users: ["ops"], clients: ["ops"])
+        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let common = ["--users-file", directory + "/users.json", "--config", CLIProcess.repositoryRoot + "/Config"]
+
+        for (extra, expected) in [([String](), max(1, cores - 1)), (["--workflow-workers", "3"], 3)] {
+            let server = try ServerProcess(arguments: ["--data-dir", directory + "/data-\(expected)"] + common + extra)
+            let deadline = Date().addingTimeInterval(10)
+            while !server.log.contains("workflow engine started") && Date() < deadline { usleep(10_000) }
+            let log = server.log
+            try server.stop()
+
+            #expect(log.contains("msg=\"workflow engine started\" workers=\(expected) "), "\(log)")
+        }
+    }
+
     @Test func servePortZeroLogsBoundPortFirst() throws {
         let directory = try CLIProcess.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
