@@ -15,6 +15,8 @@ public final class WebhookReceiver: @unchecked Sendable {
     private let condition = NSCondition()
     private var requests: [Request] = []
     private var closed = false
+    /// Signalled when the accept thread has returned, so `close` can release the descriptor.
+    private let served = DispatchSemaphore(value: 0)
 
     public init(statuses: [Int]) throws {
         self.statuses = statuses
@@ -40,11 +42,19 @@ public final class WebhookReceiver: @unchecked Sendable {
         thread.start()
     }
 
+    /// Stops accepting, then closes the listening socket. The descriptor is closed only after
+    /// the accept thread has returned: closed earlier, its number can be reused at once by a
+    /// socket of a test that runs in parallel, and a late `accept` would take that test's
+    /// connections.
     public func close() {
         condition.lock()
+        let wasClosed = closed
         closed = true
         condition.unlock()
+        guard !wasClosed else { return }
+        // Wakes a blocked accept, and makes every later one fail with EINVAL.
         shutdown(socket, Int32(SHUT_RDWR))
+        served.wait()
         Glibc.close(socket)
     }
 
@@ -58,9 +68,13 @@ public final class WebhookReceiver: @unchecked Sendable {
     }
 
     private func serve() {
+        defer { served.signal() }
         while true {
             let client = accept(socket, nil, nil)
-            guard client >= 0 else { return }
+            guard client >= 0 else {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                return
+            }
             handle(client)
             Glibc.close(client)
         }

@@ -16,6 +16,8 @@ final class HangingReceiver: @unchecked Sendable {
     private let condition = NSCondition()
     private var heads: [String] = []
     private var openClients: [Int32] = []
+    private var closed = false
+    private let served = DispatchSemaphore(value: 0)
 
     init(hangingRequests: Int = .max) throws {
         self.hangingRequests = hangingRequests
@@ -37,8 +39,17 @@ final class HangingReceiver: @unchecked Sendable {
         thread.start()
     }
 
+    /// Stops accepting, closes the held connections, then the listening socket, once the
+    /// accept thread has returned (see `WebhookReceiver.close`: a descriptor closed while it may
+    /// still call `accept` can be another test's listener by then).
     func close() {
+        condition.lock()
+        let wasClosed = closed
+        closed = true
+        condition.unlock()
+        guard !wasClosed else { return }
         shutdown(socket, Int32(SHUT_RDWR))
+        served.wait()
         Glibc.close(socket)
         condition.lock()
         let clients = openClients
@@ -59,9 +70,13 @@ final class HangingReceiver: @unchecked Sendable {
     }
 
     private func serve() {
+        defer { served.signal() }
         while true {
             let client = accept(socket, nil, nil)
-            guard client >= 0 else { return }
+            guard client >= 0 else {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                return
+            }
             let thread = Thread { [self] in handle(client) }
             thread.start()
         }
