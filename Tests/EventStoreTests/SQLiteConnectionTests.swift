@@ -1,4 +1,5 @@
 import EventStore
+import Foundation
 import Testing
 
 /// `SQLiteConnection.run` binds text and blobs in place, and the statement cache hashes only
@@ -30,11 +31,17 @@ import Testing
         try connection.run("INSERT INTO t (k, s, b, r) VALUES (?, ?, ?, ?)", [.integer(3), .null, .blob([7]), .double(0)])
 
         let empty = try row(connection, 1)
-        #expect(empty.text == "" && !empty.isNull && empty.blob.isEmpty && empty.real == 1.5)
+        #expect(empty.text == "")
+        #expect(!empty.isNull)
+        #expect(empty.blob.isEmpty)
+        #expect(empty.real == 1.5)
         let full = try row(connection, 2)
-        #expect(full.text == long && full.blob == [0, 1, 255] && full.real == -2)
+        #expect(full.text == long)
+        #expect(full.blob == [0, 1, 255])
+        #expect(full.real == -2)
         let null = try row(connection, 3)
-        #expect(null.isNull && null.text == nil)
+        #expect(null.isNull)
+        #expect(null.text == nil)
         let emptyBlobIsNotNull = try connection.scalarInteger("SELECT count(*) FROM t WHERE b IS NOT NULL AND k = 1")
         #expect(emptyBlobIsNotNull == 1)
     }
@@ -116,5 +123,49 @@ import Testing
             try connection.query(second, [.integer(1)]) { seen.append($0.text(0)) }
             #expect(seen == ["one"], "the second statement's condition is false, so only the first returns a row")
         }
+    }
+
+    /// SQLite reads bytes: two texts that Swift's `String` calls equal ("\u{E9}" and
+    /// "e\u{301}") are two statements, and each returns its own bytes.
+    @Test func canonicallyEqualTextsStayTwoStatements() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let connection = try open(directory)
+        let precomposed = "SELECT '\u{E9}' AS v"
+        let decomposed = "SELECT 'e\u{301}' AS v"
+        #expect(precomposed == decomposed, "Swift compares them as equal")
+
+        for _ in 0..<3 {
+            for sql in [precomposed, decomposed, precomposed] {
+                var returned: [UInt8] = []
+                try connection.query(sql) { returned = $0.bytes(0) }
+                #expect(returned == Array(sql.utf8.dropFirst(8).dropLast(6)), "\(sql)")
+            }
+        }
+    }
+
+    /// Values past the in-place limit are copied, so a statement with thousands of them runs
+    /// on a thread with a small stack (1 MiB, as the HTTP worker threads have).
+    @Test func manyValuesRunOnASmallStack() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let connection = try open(directory)
+        let count = 5_000
+        let sql = "INSERT INTO t (s) VALUES " + Array(repeating: "(?)", count: count).joined(separator: ", ")
+        let values = (0..<count).map { SQLiteValue.text("row \($0)") }
+
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var failure: (any Error)?
+        let thread = Thread {
+            do { try connection.run(sql, values) } catch { failure = error }
+            done.signal()
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+        done.wait()
+
+        #expect(failure == nil)
+        #expect(try connection.scalarInteger("SELECT count(*) FROM t") == Int64(count))
+        #expect(try connection.scalarInteger("SELECT count(*) FROM t WHERE s = 'row 4999'") == 1)
     }
 }
