@@ -17,6 +17,9 @@ public final class WebhookReceiver: @unchecked Sendable {
     private var closed = false
     /// Signalled when the accept thread has returned, so `close` can release the descriptor.
     private let served = DispatchSemaphore(value: 0)
+    /// The client the accept thread is reading, or -1: `close` shuts it down, so a client that
+    /// never finishes its request cannot keep the thread from returning.
+    private var handling: Int32 = -1
 
     public init(statuses: [Int]) throws {
         self.statuses = statuses
@@ -50,6 +53,7 @@ public final class WebhookReceiver: @unchecked Sendable {
         condition.lock()
         let wasClosed = closed
         closed = true
+        if handling >= 0 { shutdown(handling, Int32(SHUT_RDWR)) }
         condition.unlock()
         guard !wasClosed else { return }
         // Wakes a blocked accept, and makes every later one fail with EINVAL.
@@ -75,7 +79,18 @@ public final class WebhookReceiver: @unchecked Sendable {
                 if errno == EINTR || errno == ECONNABORTED { continue }
                 return
             }
+            condition.lock()
+            if closed {
+                condition.unlock()
+                Glibc.close(client)
+                return
+            }
+            handling = client
+            condition.unlock()
             handle(client)
+            condition.lock()
+            handling = -1
+            condition.unlock()
             Glibc.close(client)
         }
     }

@@ -109,6 +109,30 @@ final class HangingReceiver: @unchecked Sendable {
 
 /// Webhook slots shared between receivers, and shutdown with attempts in flight.
 @Suite struct WebhookSharingTests {
+    /// `close` returns while a client is still sending its request: it shuts that client
+    /// down instead of waiting for it.
+    @Test func receiverClosesWhileAClientStalls() throws {
+        let receiver = try WebhookReceiver(statuses: [200])
+        let client = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { Glibc.close(client) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(receiver.port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(connected == 0)
+        let partial = "POST /hook HTTP/1.1\r\nContent-Length: 10\r\n\r\n12345"
+        _ = partial.withCString { send(client, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        usleep(200_000)
+
+        let closed = DispatchSemaphore(value: 0)
+        Thread { receiver.close(); closed.signal() }.start()
+
+        #expect(closed.wait(timeout: .now() + 5) == .success, "close() was still waiting 5 s later")
+    }
+
     static func workflow(hangingURL: String, healthyURL: String) throws -> WorkflowDefinition {
         try WorkflowFixtures.workflow("""
             {"retailerId": "1", "version": "1", "name": "HOOK::T", "entityType": "HOOK", "entitySubtype": "T",
