@@ -25,9 +25,9 @@
 /// for 200 ms spares such a flood, but in runs at 600 ConfirmPick/s it also kept every
 /// catch-up from being reversed (p99 up to 5.6 s), so it is not done.
 ///
-/// A verdict stands until it is checked again: after `firstRecheckNanoseconds` (a new finding
-/// that pacing helps after `firstHelpsRecheckNanoseconds`), doubling each time a check agrees
-/// with it, up to `longestRecheckNanoseconds`. It is checked earlier, though
+/// A verdict is kept until it is checked again: after `firstRecheckNanoseconds`, doubling each
+/// time a check agrees with it (to at least `confirmedHelpsRecheckNanoseconds` when it agrees
+/// that pacing helps), up to `longestRecheckNanoseconds`. It is checked earlier, though
 /// not within `firstRecheckNanoseconds` of the last verdict, when the load moves out of line
 /// with it. While pacing, that is a smoothed request rate under the paced rate measured divided
 /// by `requiredGain`. While not, it is a rate over `requiredGain` times the rate measured
@@ -67,11 +67,14 @@ struct PacingProbe {
     /// How much higher the paced rate must be for pacing to help.
     static let requiredGain = 1.3
     static let firstRecheckNanoseconds: UInt64 = 1_000_000_000
-    /// The first check after a new finding that pacing helps. Such a finding needs fewer checks:
-    /// the request rate must keep its gain all along (`sustainedGain`), or the finding is
-    /// reversed without a probe. Each check runs executions one per request for 150 ms, which
-    /// under a flood of 20,000 requests per second is about 1,500 executions.
-    static let firstHelpsRecheckNanoseconds: UInt64 = 4_000_000_000
+    /// The minimum time to the next check once a check confirmed that pacing helps. A confirmed
+    /// finding needs fewer checks: the request rate must keep its gain all along
+    /// (`sustainedGain`), or the finding is reversed without a probe. Each check runs
+    /// executions one per request for 150 ms, which under a flood of 20,000 requests per
+    /// second is about 1,500 executions. The first check still comes after
+    /// `firstRecheckNanoseconds`: a load that rose during the probe looks like a gain that
+    /// lasts, and only a probe tells the two apart.
+    static let confirmedHelpsRecheckNanoseconds: UInt64 = 4_000_000_000
     static let longestRecheckNanoseconds: UInt64 = 32_000_000_000
     /// Commits that each measured window needs for its rate to count.
     static let minimumCommits = 16
@@ -230,9 +233,9 @@ struct PacingProbe {
     private mutating func conclude(pacedRate: Double, keepingUpRate: Double, measurable: Bool, waiting: Int, now: UInt64) {
         let found: Verdict = measurable && pacedRate >= keepingUpRate * PacingProbe.requiredGain ? .helps : .doesNotHelp
         if found == verdict {
-            recheckInterval = min(recheckInterval * 2, PacingProbe.longestRecheckNanoseconds)
-        } else if found == .helps {
-            recheckInterval = PacingProbe.firstHelpsRecheckNanoseconds
+            let doubled = recheckInterval * 2
+            let next = found == .helps ? max(doubled, PacingProbe.confirmedHelpsRecheckNanoseconds) : doubled
+            recheckInterval = min(next, PacingProbe.longestRecheckNanoseconds)
         } else {
             recheckInterval = PacingProbe.firstRecheckNanoseconds
         }

@@ -296,8 +296,7 @@ import Testing
     @Test func floodEndingMidProbeCancelsIt() {
         let load = FakeLoad()
         var pacing = probed(load, minimumRequestRate: 0)
-        // Long enough for the first check of the finding, 4 s after it.
-        _ = drive(&pacing, load, milliseconds: 4_500, waiting: 64) { $0 == .paced ? 8_000 : 3_300 }
+        _ = drive(&pacing, load, milliseconds: 1_500, waiting: 64) { $0 == .paced ? 8_000 : 3_300 }
         let probes = pacing.probe?.probeCount
         #expect(pacing.probe?.verdict == .helps)
         #expect(pacing.probe?.isProbing == true)

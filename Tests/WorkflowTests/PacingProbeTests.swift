@@ -77,19 +77,35 @@ import Testing
         #expect(Double(simulation.pacedMilliseconds) / Double(simulation.milliseconds) < 0.015)
     }
 
-    /// A flood whose gain lasts is checked 4 s after the finding, then 8 and 16 s after each
-    /// check: each check keeps executions to one per request for a while, which costs the
-    /// flood requests.
+    /// A flood whose gain lasts is checked 1 s after the finding, then at least 4 s after
+    /// each check that confirms it: each check keeps executions to one per request for a
+    /// while, which costs the flood requests.
     @Test func lastingGainIsCheckedSeldom() {
         var simulation = Simulation()
         simulation.run(milliseconds: 30_000, rate: Self.flood)
 
         #expect(simulation.probe.verdict == .helps)
         #expect(simulation.probe.reversalCount == 0)
-        // The first probe, then checks at about 4.3, 12.6 and 29 s: four in all.
+        // The first probe, then checks at about 1.6, 5.9 and 14.2 s: four in all.
         #expect(simulation.probe.probeCount == 4)
         let keepingUp = simulation.modes.filter { $0 == .keepingUp }.count * 5
         #expect(keepingUp <= 4 * 160, "\(keepingUp) ms keeping up")
+    }
+
+    /// A load that rose during the probe looks like a gain from pacing, one the request rate
+    /// keeps. The check 1 s after the finding measures again and ends it.
+    @Test func gainFromARisingLoadIsCheckedWithinASecond() {
+        var simulation = Simulation()
+        simulation.run(milliseconds: 150) { _ in 3_300 }
+        simulation.run(milliseconds: 200) { _ in 5_000 }
+        #expect(simulation.probe.verdict == .helps)
+        let pacedBefore = simulation.pacedMilliseconds
+
+        simulation.run(milliseconds: 1_500) { _ in 5_000 }
+
+        #expect(simulation.probe.probeCount >= 2)
+        #expect(simulation.probe.verdict == .doesNotHelp)
+        #expect(simulation.pacedMilliseconds - pacedBefore <= 1_200)
     }
 
     @Test func floodThatEndsInSteadyLoadIsCheckedAgain() {
@@ -135,7 +151,7 @@ import Testing
     /// freely, which would hold the requests back and make pacing look better than it is.
     @Test func probeNeverRunsFree() {
         var simulation = Simulation()
-        simulation.run(milliseconds: 20_000, rate: Self.flood)
+        simulation.run(milliseconds: 10_000, rate: Self.flood)
 
         #expect(simulation.probe.probeCount >= 3)
         #expect(!simulation.modes.contains(.free))
@@ -258,8 +274,8 @@ import Testing
     /// smoothed rate: the lasting-gain check waits 400 ms after it instead of reversing at once.
     @Test func cancelledRecheckDoesNotReverse() {
         var simulation = Simulation()
-        // The finding comes at 0.3 s, its first check at 4.3 s: 150 ms paced, then keeping up.
-        simulation.run(milliseconds: 4_450, rate: Self.flood)
+        // The finding comes at 0.3 s, its first check at 1.3 s: 150 ms paced, then keeping up.
+        simulation.run(milliseconds: 1_450, rate: Self.flood)
         #expect(simulation.probe.isProbing)
 
         simulation.probe.cancel()
