@@ -24,7 +24,7 @@ let package = Package(
         // Layers, bottom to top.
         .target(name: "HTTP", dependencies: ["CSystem", "CZlib", "JSON", "Telemetry"]),
         .target(name: "EventStore", dependencies: ["CSQLite", "JSON", "Telemetry"]),
-        .target(name: "Workflow", dependencies: ["EventStore", "JSON", "Telemetry"]),
+        .target(name: "Workflow", dependencies: ["CSystem", "EventStore", "JSON", "Telemetry"]),
         .target(name: "EventsAPI", dependencies: ["HTTP", "EventStore", "Workflow", "CCrypto", "CSystem", "JSON", "Telemetry"]),
         // Serves a fixed document through HTTPServer for bench/http.sh.
         .executableTarget(name: "HTTPBenchServer", dependencies: ["HTTP", "Telemetry"]),

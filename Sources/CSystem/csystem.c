@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <fcntl.h>
@@ -116,4 +117,13 @@ int cs_getrandom(uint8_t *buffer, size_t length) {
         filled += (size_t)count;
     }
     return 0;
+}
+
+int cs_available_cpus(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) {
+        return -1;
+    }
+    return CPU_COUNT(&set);
 }

@@ -136,7 +136,7 @@ struct ServerSettings: Sendable {
                 summary: "Time in-flight requests get to finish after SIGTERM or SIGINT before their connections are closed.",
                 apply: { $0.shutdownTimeout = $1.integerValue }, read: { .integer($0.shutdownTimeout) }),
         Setting(key: "workflowWorkers", kind: .integer(0...1024, unit: "threads"),
-                summary: "Threads that execute queued events; events of one root entity run one at a time, different roots in parallel. 0 means one fewer than the CPU cores, at least one, so the database writer keeps a core.",
+                summary: "Threads that execute queued events; events of one root entity run one at a time, different roots in parallel. 0 means one fewer than the CPUs the server may run on (its affinity, not a cgroup CPU quota), at least one, so the database writer keeps a CPU.",
                 apply: { $0.workflowWorkers = $1.integerValue }, read: { .integer($0.workflowWorkers) }),
         Setting(key: "executionPacing", kind: .boolean,
                 summary: "Accept a burst of requests first: while requests wait for the database and pacing is measured to raise their rate, executions are paced, and the burst's events execute as it ends. false runs executions as soon as they are queued.",

@@ -1,3 +1,4 @@
+import CSystem
 import Glibc
 
 /// Tuning of the workflow engine's queue, limits and webhook delivery.
@@ -74,8 +75,14 @@ public struct WebhookConfiguration: Sendable {
 }
 
 extension WorkflowEngineConfiguration {
-    /// Returns one fewer than the online processors (sysconf(_SC_NPROCESSORS_ONLN)), at least one.
+    /// Returns one fewer than the CPUs the process may run on, at least one. Those are counted
+    /// by sched_getaffinity(2), so `taskset` and cpusets lower the count; the online count
+    /// (sysconf(_SC_NPROCESSORS_ONLN)) is the fallback.
+    /// NOTE: a CPU quota (cgroup `cpu.max`, `docker --cpus`) is not read: a container limited
+    /// to 2 CPUs of a 32-core host gets 31 workers. Set `workflowWorkers` there.
     public static func defaultWorkerCount() -> Int {
-        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) - 1)
+        let available = Int(cs_available_cpus())
+        let cpus = available > 0 ? available : Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        return max(1, cpus - 1)
     }
 }

@@ -191,7 +191,17 @@ import Testing
         let directory = try CLIProcess.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try CLIProcess.writeUsersFile(at: directory + "/users.json", users: ["ops"], clients: ["ops"])
-        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        // The CPUs the process may run on, as `nproc` counts them.
+        let nproc = Process()
+        nproc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        nproc.arguments = ["nproc"]
+        let output = Pipe()
+        nproc.standardOutput = output
+        try nproc.run()
+        let counted = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        nproc.waitUntilExit()
+        let cores = Int(counted.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(cores >= 1)
         let common = ["--users-file", directory + "/users.json", "--config", CLIProcess.repositoryRoot + "/Config"]
 
         for (extra, expected) in [([String](), max(1, cores - 1)), (["--workflow-workers", "3"], 3)] {

@@ -69,4 +69,8 @@ int cs_limit_malloc_arenas(int count);
 /// short reads. Returns 0, or -1 with errno set.
 int cs_getrandom(uint8_t *buffer, size_t length);
 
+/// Returns the number of CPUs this thread may run on (sched_getaffinity(2), CPU_COUNT), or -1
+/// when the call fails. It is lower than the online count under `taskset` or a cpuset.
+int cs_available_cpus(void);
+
 #endif
